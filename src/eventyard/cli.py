@@ -1,0 +1,58 @@
+"""`eventyard` command line: one subcommand per job, each implemented in its own module.
+
+Handlers are imported lazily so `eventyard check-policy` does not pay for faust's import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+# subcommand -> (module, help). Each module exposes `add_arguments(parser)` and
+# `run(args) -> int`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check-policy": ("eventyard.commands.check_policy", "lint a routing policy file"),
+    "explain": ("eventyard.commands.explain", "show what the router would do with one event"),
+    "test-policy": ("eventyard.commands.test_policy", "run the policy unit tests"),
+    "worker": ("eventyard.runtime.worker_main", "run a routing worker"),
+    "topics": ("eventyard.runtime.topics", "create the topics the worker needs"),
+    "send": ("eventyard.runtime.send", "write JSON-lines events to the raw topic"),
+    "demo": ("eventyard.demo.main", "local broker, worker, traffic and a live view"),
+    "broker": ("eventyard.broker", "run a local Tansu broker in the foreground"),
+}
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+    parser = argparse.ArgumentParser(prog="eventyard", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    runners: dict[str, Callable[[argparse.Namespace], int]] = {}
+    for name, (module_name, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and exc.name.startswith("eventyard"):
+                continue  # subcommand not built yet
+            raise
+        module.add_arguments(p)
+        runners[name] = module.run
+    return parser, runners
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Import only the module of the command asked for.
+    if argv and argv[0] in COMMANDS:
+        module = importlib.import_module(COMMANDS[argv[0]][0])
+        parser = argparse.ArgumentParser(prog=f"eventyard {argv[0]}")
+        module.add_arguments(parser)
+        return int(module.run(parser.parse_args(argv[1:])))
+    parser, _ = build_parser()
+    parser.parse_args(argv)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""What the pure core hands to the runtime: values, never exceptions.
+
+Every consumed record ends as exactly one of these (DESIGN.md §2, step 6), so the
+runtime can count outcomes and the counters add up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+DestinationClass = Literal["ads", "crm", "warehouse"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """The record cannot be routed. `reason` is a code from contract.reasons; `detail`
+    names the field and the rule and never contains the offending value."""
+
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRecord:
+    """One encoded record for one destination, ready to publish."""
+
+    klass: DestinationClass
+    destination: str
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A record that passed decode + validate; the dedup key is all the first hop needs."""
+
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A valid event and everything it became under one policy version."""
+
+    event_id: str
+    event: str
+    event_time_ms: int
+    policy_version: str
+    records: tuple[OutputRecord, ...]
+    skipped: Mapping[str, str] = field(default_factory=dict)

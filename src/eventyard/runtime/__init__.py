@@ -1,0 +1,1 @@
+"""I/O edge: the only package that imports faust, aiokafka or prometheus_client."""

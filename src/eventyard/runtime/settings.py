@@ -1,0 +1,92 @@
+"""Every knob of a worker, read from `EVENTYARD_*` environment variables.
+
+pydantic-settings gives typed parsing, clear errors naming the variable, and SecretStr so
+secrets never reach a log line or a repr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EVENTYARD_", extra="ignore", frozen=True)
+
+    # --- Kafka connection -------------------------------------------------------------
+    bootstrap_servers: str = Field("localhost:9092", description="Comma-separated host:port list.")
+    group_id: str = Field("eventyard", description="Consumer group (and faust app id) of the workers.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    sasl_password_file: Path | None = Field(None, description="Read the SASL password from a file.")
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+
+    # --- topics -----------------------------------------------------------------------
+    topic_raw: str = "eventyard.raw"
+    topic_ads: str = "eventyard.ads"
+    topic_crm: str = "eventyard.crm"
+    topic_warehouse: str = "eventyard.warehouse"
+    topic_dlq: str = "eventyard.dlq"
+    topic_keyed: str = Field(
+        "eventyard.keyed",
+        description="Internal: valid events re-keyed by eventId so both copies of a duplicate "
+        "meet in one partition, whatever partition the producer chose.",
+    )
+    topic_dedup: str = Field("eventyard.dedup", description="Internal: dedup state changelog.")
+    partitions: int = Field(8, ge=1, description="Partitions of every topic the worker creates.")
+    replication_factor: int = Field(1, ge=1)
+
+    # --- routing ----------------------------------------------------------------------
+    policy_path: Path = Path("config/routing.yaml")
+    max_event_bytes: int = Field(65536, ge=256, description="Larger raw records are dead-lettered.")
+    hmac_key: SecretStr | None = Field(None, description="Key for warehouse pii: hmac.")
+    hmac_key_file: Path | None = None
+
+    # --- runtime ----------------------------------------------------------------------
+    metrics_port: int = Field(9108, ge=1, le=65535, description="HTTP port of /metrics, /healthz.")
+    metrics_host: str = "0.0.0.0"
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    batch_max_records: int = Field(5000, ge=1)
+    session_timeout_ms: int = Field(6000, ge=1000, description="Short: see broker.md §2.")
+    heartbeat_interval_ms: int = Field(1000, ge=100)
+    producer_linger_ms: int = Field(5, ge=0)
+    producer_max_batch_bytes: int = Field(262144, ge=16384)
+    producer_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _read_secret_files(self) -> Settings:
+        # Files win over nothing but never over an explicit value: Kubernetes mounts
+        # secrets as files, and an explicit env var is the operator's override.
+        if self.sasl_password is None and self.sasl_password_file is not None:
+            object.__setattr__(
+                self, "sasl_password", SecretStr(self.sasl_password_file.read_text().strip())
+            )
+        if self.hmac_key is None and self.hmac_key_file is not None:
+            object.__setattr__(self, "hmac_key", SecretStr(self.hmac_key_file.read_text().strip()))
+        if self.security_protocol.startswith("SASL") and self.sasl_mechanism is None:
+            raise ValueError("EVENTYARD_SASL_MECHANISM is required with a SASL security protocol")
+        return self
+
+    def output_topic(self, klass: str) -> str:
+        return {"ads": self.topic_ads, "crm": self.topic_crm, "warehouse": self.topic_warehouse}[
+            klass
+        ]
+
+    def all_topics(self) -> list[str]:
+        return [
+            self.topic_raw,
+            self.topic_keyed,
+            self.topic_ads,
+            self.topic_crm,
+            self.topic_warehouse,
+            self.topic_dlq,
+            self.topic_dedup,
+        ]

@@ -1,0 +1,108 @@
+"""Every metric name and label in one place (DESIGN.md §7).
+
+Labels take bounded values only: destination and class come from the policy, reason from
+the closed list in contract.reasons and the skip reasons in routing, result from a fixed
+set, partition from the topic's partition count. Never an event name outside the taxonomy,
+never a user value.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# Sub-millisecond (a batch of the pure core) up to tens of seconds (a stalled broker).
+PROCESSING_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+)
+# Event time to publish: seconds for live traffic, days for backfills and stale clients.
+EVENT_LAG_BUCKETS = (
+    0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0, 604800.0,
+)
+
+SKIP_REASONS = ("not_in_policy", "excluded", "no_consent", "too_old", "custom_event")
+RELOAD_RESULTS = ("applied", "rejected", "unchanged")
+
+
+class Telemetry:
+    """The worker's metrics, bound to one registry (tests make their own)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.events_consumed = Counter(
+            "eventyard_events_consumed", "Raw records consumed from the raw topic.", registry=r
+        )
+        self.events_routed = Counter(
+            "eventyard_events_routed",
+            "Output records published, per destination.",
+            ["destination", "class"],
+            registry=r,
+        )
+        self.events_skipped = Counter(
+            "eventyard_events_skipped",
+            "Valid events a destination did not get, and why.",
+            ["destination", "reason"],
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "eventyard_dead_letters",
+            "Records sent to the dead-letter topic, per reason code.",
+            ["reason"],
+            registry=r,
+        )
+        self.duplicates = Counter(
+            "eventyard_duplicates", "Events dropped as duplicates of an eventId.", registry=r
+        )
+        self.events_unique = Counter(
+            "eventyard_events_unique",
+            "Valid, non-duplicate events routed (each yields one warehouse record).",
+            registry=r,
+        )
+        self.processing_seconds = Histogram(
+            "eventyard_processing_seconds",
+            "Record consumed to all its sends acknowledged.",
+            buckets=PROCESSING_BUCKETS,
+            registry=r,
+        )
+        self.event_lag_seconds = Histogram(
+            "eventyard_event_lag_seconds",
+            "Event timestamp to publish, per destination class.",
+            ["class"],
+            buckets=EVENT_LAG_BUCKETS,
+            registry=r,
+        )
+        self.policy_info = Gauge(
+            "eventyard_policy_info",
+            "1 for the policy version this worker routes with.",
+            ["version"],
+            registry=r,
+        )
+        self.policy_reloads = Counter(
+            "eventyard_policy_reloads",
+            "Policy reload attempts by result.",
+            ["result"],
+            registry=r,
+        )
+        self.policy_stale = Gauge(
+            "eventyard_policy_stale",
+            "1 while the policy file on disk is rejected and an older version keeps routing.",
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "eventyard_consumer_lag",
+            "Records behind the fetch high watermark, per assigned partition.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.dedup_ids = Gauge(
+            "eventyard_dedup_ids", "eventIds held in the dedup window.", registry=r
+        )
+        self.batches = Counter(
+            "eventyard_batches", "Batches processed (one flush and one commit each).", registry=r
+        )
+        for result in RELOAD_RESULTS:
+            self.policy_reloads.labels(result=result)
+
+    def set_policy_version(self, version: str) -> None:
+        self.policy_info.clear()
+        self.policy_info.labels(version=version).set(1)
