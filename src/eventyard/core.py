@@ -1,21 +1,18 @@
 """The pure pipeline (DESIGN.md §2 steps 1, 2, 4, 5): bytes in, outcome values out.
 
-PROVISIONAL STUB: the real contract/policy/routing is being written; the signatures below
-are the stable interface the runtime uses.
+The runtime calls `admit` on the first hop (validate, learn the dedup key) and `process`
+on the second (validate again, route, shape, encode). Both are total: any input yields a
+value, never an exception, so one poison record can never stop a partition.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from eventyard.contract.codec import DEFAULT_MAX_EVENT_BYTES, Decoded, decode
+from eventyard.policy.compiled import CompiledPolicy
+from eventyard.routing.outcome import Admitted, DeadLetter, Routed
+from eventyard.routing.router import route_event
 
-import orjson
-
-from eventyard.routing.outcome import Admitted, DeadLetter, OutputRecord, Routed
-
-if TYPE_CHECKING:
-    from eventyard.policy.compiled import CompiledPolicy
-
-DEFAULT_MAX_EVENT_BYTES = 65536
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "admit", "process"]
 
 
 def admit(
@@ -23,12 +20,12 @@ def admit(
 ) -> Admitted | DeadLetter:
     """Decode and validate only: the first hop needs the eventId or a dead letter."""
     try:
-        obj = orjson.loads(value or b"")
-    except orjson.JSONDecodeError:
-        return DeadLetter("decode.invalid_json", "the record value is not valid JSON")
-    if not isinstance(obj, dict) or not isinstance(obj.get("eventId"), str):
-        return DeadLetter("contract.eventId.missing", "eventId: required")
-    return Admitted(obj["eventId"])
+        decoded = decode(value, record_ts_ms, now_ms, max_bytes)
+    except Exception as exc:  # a bug must dead-letter one record, not stop the partition
+        return DeadLetter("decode.invalid_json", f"value: internal error ({type(exc).__name__})")
+    if isinstance(decoded, DeadLetter):
+        return decoded
+    return Admitted(decoded.event.eventId)
 
 
 def process(
@@ -38,10 +35,17 @@ def process(
     now_ms: int,
     max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
 ) -> Routed | DeadLetter:
-    """Decode, validate, route and shape one raw record. Never raises."""
-    a = admit(value, record_ts_ms, now_ms, max_bytes)
-    if isinstance(a, DeadLetter):
-        return a
-    obj = orjson.loads(value or b"")
-    rec = OutputRecord("warehouse", "warehouse", a.event_id.encode(), orjson.dumps(obj))
-    return Routed(a.event_id, str(obj.get("event")), record_ts_ms, "stub", (rec,))
+    """Decode, validate, route and shape one raw record."""
+    try:
+        decoded = decode(value, record_ts_ms, now_ms, max_bytes)
+        if isinstance(decoded, DeadLetter):
+            return decoded
+        return _route(decoded, record_ts_ms, policy, now_ms)
+    except Exception as exc:
+        return DeadLetter("decode.invalid_json", f"value: internal error ({type(exc).__name__})")
+
+
+def _route(
+    decoded: Decoded, record_ts_ms: int, policy: CompiledPolicy, now_ms: int
+) -> Routed | DeadLetter:
+    return route_event(decoded.event, decoded.event_time_ms, record_ts_ms, policy, now_ms)

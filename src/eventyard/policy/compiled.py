@@ -1,11 +1,51 @@
-"""The compiled policy: everything the hot path needs, computed once per policy version."""
+"""The compiled policy: everything the hot path needs, computed once per policy version.
+
+Routing an event is then a dict lookup by canonical name plus a few per-event checks
+(consent, age); nothing here is parsed, matched or sorted per event.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One destination's plan for one canonical event."""
+
+    destination: str
+    klass: str  # ads | crm | warehouse
+    platform: str
+    name: str  # native name
+    pii: str  # sha256 | raw | hmac | drop
+    consent_key: str | None  # "ads" | "crm" | None (warehouse ignores consent)
+    consent_required: bool
+    max_age_ms: int | None
+    context: tuple[str, ...]
+    click_ids: frozenset[str]
+    properties: str | frozenset[str]  # "all" | "none" | allowlist
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledPolicy:
     version: str
     dedup_window_ms: int
+    custom_events: str = "warehouse"
+    source: str = ""
+    destinations: tuple[str, ...] = ()
+    classes: Mapping[str, str] = field(default_factory=dict)
+    routes: Mapping[str, tuple[Route, ...]] = field(default_factory=dict)
+    skips: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    custom_routes: tuple[Route, ...] = ()
+    custom_skips: Mapping[str, str] = field(default_factory=dict)
+    hmac_key: bytes | None = field(default=None, repr=False)
+
+    def summary(self) -> str:
+        routed = sum(len(r) for r in self.routes.values())
+        return (
+            f"policy {self.version}: {len(self.destinations)} destinations "
+            f"({', '.join(self.destinations)}), {routed} routes over {len(self.routes)} "
+            f"canonical events, custom events -> {self.custom_events}, "
+            f"dedup window {self.dedup_window_ms // 3_600_000}h"
+        )

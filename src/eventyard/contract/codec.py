@@ -1,0 +1,143 @@
+"""bytes -> validated event, or a dead letter. Never raises (DESIGN.md §2 steps 1-2)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from eventyard.contract.model import FIELDS, RawEvent
+from eventyard.contract.reasons import FIELD_RULES, field_reason
+from eventyard.routing.outcome import DeadLetter
+from eventyard.taxonomy import TAXONOMY, near_miss
+
+DEFAULT_MAX_EVENT_BYTES = 65536
+FUTURE_TOLERANCE_MS = 5 * 60 * 1000
+
+# pydantic's built-in error types -> our rule names. Custom validators already raise
+# errors typed with our rule names (model.py), so they pass through unchanged.
+_PYDANTIC_RULES = {
+    "missing": "missing",
+    "string_too_short": "empty",
+    "string_too_long": "too_long",
+    "finite_number": "not_finite",
+    "literal_error": "invalid",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    event: RawEvent
+    event_time_ms: int
+
+
+_OUR_RULES = frozenset(r for rules in FIELD_RULES.values() for r in rules)
+
+
+def _rule_for(field: str, error_type: str, nested: bool) -> str:
+    if error_type in _OUR_RULES:
+        return error_type
+    if error_type in _PYDANTIC_RULES:
+        return _PYDANTIC_RULES[error_type]
+    if error_type == "string_pattern_mismatch":
+        return "format" if "format" in FIELD_RULES.get(field, ()) else "invalid"
+    if error_type.endswith("_type") or error_type in ("model_attributes_type",):
+        return "value_type" if nested else "type"
+    if error_type == "extra_forbidden":
+        return "unknown_key"
+    return error_type
+
+
+def _problem(err: Any) -> tuple[str, str]:
+    """(reason code, detail) for one pydantic error; the detail names field and rule,
+    never the value."""
+    loc: tuple[Any, ...] = err["loc"]
+    etype: str = err["type"]
+    if not loc:
+        if etype == "identity_missing":
+            return (
+                "contract.identity.missing",
+                "identity: at least one of userId, anonymousId, externalId, email is required",
+            )
+        return ("contract.currency.missing", "currency: required whenever value is present")
+    field = str(loc[0])
+    if etype == "extra_forbidden" and len(loc) == 1:
+        guess = difflib.get_close_matches(field, list(FIELDS), n=1, cutoff=0.6)
+        hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+        return (
+            "contract.unknown_field",
+            f"{field[:64]}: unknown top-level field{hint}; free data belongs in properties",
+        )
+    rule = _rule_for(field, etype, nested=len(loc) > 1)
+    code = field_reason(field, rule)
+    # pydantic's messages state the rule ("String should have at most 320 characters"),
+    # never the input, and include_input=False keeps the value out of the error itself.
+    message = err.get("msg", "") if etype != "missing" else "required"
+    where = ".".join(str(p)[:64] for p in loc)
+    return code, f"{where}: {message}"
+
+
+def _to_ms(ts: str | int | None, record_ts_ms: int) -> int:
+    if ts is None:
+        return record_ts_ms
+    if isinstance(ts, int):
+        return ts
+    return int(datetime.fromisoformat(ts).timestamp() * 1000)
+
+
+def decode(
+    value: bytes | None,
+    record_ts_ms: int,
+    now_ms: int,
+    max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+) -> Decoded | DeadLetter:
+    if not value:
+        return DeadLetter("decode.empty", "value: the record has no value")
+    if len(value) > max_bytes:
+        return DeadLetter(
+            "size.too_large", f"value: {len(value)} bytes is over the {max_bytes}-byte limit"
+        )
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            return DeadLetter("decode.not_utf8", "value: not valid UTF-8")
+        return DeadLetter("decode.invalid_json", f"value: not valid JSON ({exc.args[0][:80]})")
+    if not isinstance(obj, dict):
+        return DeadLetter("decode.not_object", f"value: a JSON {type(obj).__name__}, not an object")
+    try:
+        event = RawEvent.model_validate(obj)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        code, detail = _problem(errors[0])
+        if len(errors) > 1:
+            others = sorted({".".join(str(p) for p in e["loc"]) or "event" for e in errors[1:]})
+            detail += f" (+{len(errors) - 1} more: {', '.join(o[:64] for o in others[:5])})"
+        return DeadLetter(code, detail)
+    canonical = TAXONOMY.get(event.event)
+    if canonical is None:
+        meant = near_miss(event.event)
+        if meant is not None:
+            return DeadLetter(
+                "taxonomy.unknown_event",
+                f"event: '{event.event}' is not canonical; did you mean '{meant}'?",
+            )
+    else:
+        for required in canonical.requires:
+            if getattr(event, required) is None:
+                return DeadLetter(
+                    f"taxonomy.{required}.missing",
+                    f"{required}: required for {canonical.name} events",
+                )
+    event_time_ms = _to_ms(event.timestamp, record_ts_ms)
+    if event_time_ms > now_ms + FUTURE_TOLERANCE_MS:
+        return DeadLetter(
+            "timestamp.future", "timestamp: more than 5 minutes in the future"
+        )
+    return Decoded(event, event_time_ms)

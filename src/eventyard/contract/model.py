@@ -1,0 +1,185 @@
+"""The raw event contract v1 (DESIGN.md §3) as a pydantic v2 model.
+
+The model is the single source of truth: schemas/raw-event.v1.json is generated from it
+and a test fails when the checked-in file drifts. Validation is strict (no "123" -> 123
+coercion) because producers in any language must see the same rules.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+CLICK_ID_KEYS = frozenset(
+    {"fbc", "fbp", "gclid", "gbraid", "wbraid", "li_fat_id", "ttclid", "rdt_cid", "msclkid", "twclid"}
+)
+MAX_PROPERTIES_DEPTH = 8
+# phonenumbers' region list is the maintained ISO 3166-1 alpha-2 set we need (plus "001",
+# which the two-letter pattern excludes), so no hand-kept country table.
+COUNTRY_CODES = frozenset(r for r in phonenumbers.SUPPORTED_REGIONS if len(r) == 2)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.][^@\s]*$")
+_PHONE = re.compile(r"^[0-9 +\-().]*[0-9][0-9 +\-().]*$")
+_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _invalid(rule: str, message: str) -> PydanticCustomError:
+    # The error type carries our rule name; codec.py maps it to a reason code.
+    return PydanticCustomError(rule, message)
+
+
+def _email(v: str) -> str:
+    if not _EMAIL.match(v):
+        raise _invalid("invalid", "must look like an address (one @, a dot in the domain)")
+    return v
+
+
+def _phone(v: str) -> str:
+    if not _PHONE.match(v):
+        raise _invalid("invalid", "digits, spaces and + - ( ) . only")
+    return v
+
+
+def _country(v: str) -> str:
+    if v.upper() not in COUNTRY_CODES:
+        raise _invalid("invalid", "must be an ISO 3166-1 alpha-2 code")
+    return v
+
+
+def _url(v: str) -> str:
+    if not _URL.match(v):
+        raise _invalid("invalid", "must be an absolute http(s) URL")
+    return v
+
+
+def _ip(v: str) -> str:
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        raise _invalid("invalid", "must be an IPv4 or IPv6 address") from None
+    return v
+
+
+def _timestamp(v: str | int) -> str | int:
+    if isinstance(v, str):
+        if not _RFC3339.match(v):
+            raise _invalid("format", "must be RFC 3339 with an offset, or epoch milliseconds")
+        try:
+            datetime.fromisoformat(v)
+        except ValueError:
+            raise _invalid("format", "is not a real date and time") from None
+    elif v < 0:
+        raise _invalid("format", "epoch milliseconds must not be negative")
+    return v
+
+
+def _click_ids(v: dict[str, Any]) -> dict[str, Any]:
+    for key, val in v.items():
+        if key not in CLICK_ID_KEYS:
+            raise _invalid("unknown_key", "keys must be one of " + " ".join(sorted(CLICK_ID_KEYS)))
+        if not isinstance(val, str):
+            raise _invalid("value_type", "values must be strings")
+    return v
+
+
+def _depth(value: Any, limit: int) -> bool:
+    """True when `value` nests no deeper than `limit` containers (iterative: no recursion
+    limit surprises on hostile input)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return False
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return True
+
+
+def _properties(v: dict[str, Any]) -> dict[str, Any]:
+    if not _depth(v, MAX_PROPERTIES_DEPTH):
+        raise _invalid("too_deep", f"must nest at most {MAX_PROPERTIES_DEPTH} levels")
+    return v
+
+
+def _s(max_len: int, min_len: int = 0) -> Any:
+    return Field(default=None, min_length=min_len, max_length=max_len)
+
+
+Id = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+Text255 = Annotated[StrictStr, Field(max_length=255)]
+
+
+class Consent(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    ads: StrictBool | None = None
+    crm: StrictBool | None = None
+
+
+class RawEvent(BaseModel):
+    """One JSON object per record on eventyard.raw."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        title="eventyard raw event v1",
+        json_schema_extra={"$id": "https://eventyard.dev/schemas/raw-event.v1.json"},
+    )
+
+    event: Annotated[
+        StrictStr, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z][A-Za-z0-9_.:-]*$")
+    ]
+    eventId: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[!-~]+$")]
+    timestamp: Annotated[StrictStr | StrictInt, AfterValidator(_timestamp)] | None = None
+    source: Literal["browser", "server", "mobile", "import"] | None = None
+    userId: Id | None = None
+    anonymousId: Id | None = None
+    externalId: Id | None = None
+    email: Annotated[StrictStr, Field(max_length=320), AfterValidator(_email)] | None = None
+    phone: Annotated[StrictStr, Field(max_length=32), AfterValidator(_phone)] | None = None
+    firstName: Text255 | None = None
+    lastName: Text255 | None = None
+    city: Text255 | None = None
+    state: Text255 | None = None
+    zip: Text255 | None = None
+    country: Annotated[StrictStr, AfterValidator(_country)] | None = None
+    companyDomain: Text255 | None = None
+    pageUrl: Annotated[StrictStr, Field(max_length=2048), AfterValidator(_url)] | None = None
+    referrer: Annotated[StrictStr, Field(max_length=2048), AfterValidator(_url)] | None = None
+    ip: Annotated[StrictStr, AfterValidator(_ip)] | None = None
+    userAgent: Annotated[StrictStr, Field(max_length=1024)] | None = None
+    clickIds: Annotated[dict[str, Any], AfterValidator(_click_ids)] | None = None
+    consent: Consent | None = None
+    value: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    properties: Annotated[dict[str, Any], AfterValidator(_properties)] | None = None
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> RawEvent:
+        if not (self.userId or self.anonymousId or self.externalId or self.email):
+            raise _invalid("identity_missing", "one of userId, anonymousId, externalId, email")
+        if self.value is not None and self.currency is None:
+            raise _invalid("currency_missing", "currency is required whenever value is present")
+        return self
+
+
+FIELDS: frozenset[str] = frozenset(RawEvent.model_fields)

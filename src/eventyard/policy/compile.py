@@ -1,0 +1,75 @@
+"""PolicyFile -> CompiledPolicy: per-canonical-event route tables, built once."""
+
+from __future__ import annotations
+
+from eventyard.policy.compiled import CompiledPolicy, Route
+from eventyard.policy.lint import platform_of
+from eventyard.policy.platforms import PLATFORMS
+from eventyard.policy.schema import Destination, PolicyFile, duration_ms
+from eventyard.taxonomy import TAXONOMY
+
+
+def _route(name: str, dest: Destination, native: str) -> Route:
+    platform = platform_of(name, dest) or "generic"
+    spec = PLATFORMS[platform]
+    max_age = dest.max_age or spec.max_age
+    props = dest.properties
+    if props is None:
+        props = "none" if dest.klass == "ads" else "all"
+    return Route(
+        destination=name,
+        klass=dest.klass,
+        platform=platform,
+        name=native,
+        pii=dest.pii,
+        consent_key=None if dest.klass == "warehouse" else dest.klass,
+        consent_required=dest.consent == "required",
+        max_age_ms=duration_ms(max_age) if max_age else None,
+        context=spec.context,
+        click_ids=frozenset(spec.click_ids),
+        properties=props if isinstance(props, str) else frozenset(props),
+    )
+
+
+def compile_policy(
+    policy: PolicyFile, version: str, source: str, hmac_key: bytes | None
+) -> CompiledPolicy:
+    enabled = {n: d for n, d in policy.destinations.items() if d.enabled}
+    routes: dict[str, list[Route]] = {c: [] for c in TAXONOMY}
+    skips: dict[str, dict[str, str]] = {c: {} for c in TAXONOMY}
+    for name, dest in enabled.items():
+        for canonical, event in TAXONOMY.items():
+            if isinstance(dest.events, dict):
+                native = dest.events.get(canonical)
+                if native is None:
+                    skips[canonical][name] = "not_in_policy"
+                else:
+                    routes[canonical].append(_route(name, dest, native))
+            elif canonical in dest.exclude or (dest.klass == "ads" and event.ads_protected):
+                # Refunds, churn and product-internal events reach an ad platform only when
+                # ops name them explicitly in an events map, never through `all`.
+                skips[canonical][name] = "excluded"
+            else:
+                routes[canonical].append(_route(name, dest, canonical))
+    custom_routes: list[Route] = []
+    custom_skips: dict[str, str] = {}
+    for name, dest in enabled.items():
+        if policy.defaults.custom_events == "warehouse" and dest.klass == "warehouse" and (
+            dest.events == "all"
+        ):
+            custom_routes.append(_route(name, dest, ""))  # native name = the event's own
+        else:
+            custom_skips[name] = "custom_event"
+    return CompiledPolicy(
+        version=version,
+        dedup_window_ms=duration_ms(policy.defaults.dedup_window),
+        custom_events=policy.defaults.custom_events,
+        source=source,
+        destinations=tuple(enabled),
+        classes={n: d.klass for n, d in enabled.items()},
+        routes={c: tuple(r) for c, r in routes.items()},
+        skips=skips,
+        custom_routes=tuple(custom_routes),
+        custom_skips=custom_skips,
+        hmac_key=hmac_key,
+    )

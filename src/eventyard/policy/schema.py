@@ -1,0 +1,92 @@
+"""The routing policy file format (version 1), as pydantic models.
+
+schemas/policy.v1.json is generated from PolicyFile. Structural rules live here; rules
+that need the taxonomy or platform facts (canonical names, native names, class/PII
+combinations) live in lint.py so each can report its own path and line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def duration_ms(text: str) -> int:
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r}")
+    return int(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def _duration(v: str) -> str:
+    if not _DURATION.match(v):
+        raise ValueError("must be a duration such as 30m, 48h or 7d")
+    if duration_ms(v) <= 0:
+        raise ValueError("must be longer than zero")
+    return v
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+DestinationName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+
+class Defaults(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    dedup_window: Duration = Field("48h", description="How long an eventId is remembered.")
+    custom_events: Literal["reject", "warehouse"] = Field(
+        "warehouse",
+        description="Events outside the taxonomy: dead-letter them, or send them to "
+        "warehouse destinations only.",
+    )
+
+
+class Destination(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+    platform: (
+        Literal[
+            "meta", "google", "linkedin", "tiktok", "reddit", "microsoft", "x",
+            "hubspot", "salesforce", "warehouse", "generic",
+        ]
+        | None
+    ) = Field(None, description="Defaults to the destination's own name when that is a platform.")
+    klass: Literal["ads", "crm", "warehouse"] = Field(alias="class")
+    pii: Literal["sha256", "raw", "hmac", "drop"] = Field(
+        description="ads: sha256 only; crm: raw|sha256|drop; warehouse: raw|hmac|drop."
+    )
+    max_age: Duration | None = Field(
+        None, description="Older events are not sent (platform default when omitted)."
+    )
+    consent: Literal["required", "assumed"] = Field(
+        "assumed",
+        description="required: send only when consent.<class> is true; assumed: unless it is "
+        "false. An explicit false always wins.",
+    )
+    events: Literal["all"] | dict[str, str] = Field(
+        description="'all' (canonical names; ads never get protected events this way) or a "
+        "map canonical -> native name. Unlisted events are not sent."
+    )
+    exclude: list[str] = Field(default_factory=list, description="With events: all only.")
+    properties: Literal["all", "none"] | list[str] | None = Field(
+        None, description="Which properties keys to forward (default: none for ads, all else)."
+    )
+    enabled: bool = True
+
+
+class PolicyFile(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        title="eventyard routing policy v1",
+        json_schema_extra={"$id": "https://eventyard.dev/schemas/policy.v1.json"},
+    )
+
+    version: Literal[1]
+    defaults: Defaults = Field(default_factory=Defaults)  # type: ignore[arg-type]
+    destinations: dict[DestinationName, Destination] = Field(min_length=1)

@@ -1,0 +1,68 @@
+"""Output record schema v1 (DESIGN.md §4) as pydantic models.
+
+The hot path builds plain dicts and encodes them with orjson (a model instance per record
+would cost more than the rest of routing); these models are the documented contract, the
+source of schemas/routed.v1.json, and tests validate every record the router emits against
+them. A field is never renamed or retyped within a version.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_ID = "eventyard.routed/1"
+
+
+class Context(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pageUrl: str | None = None
+    referrer: str | None = None
+    ip: str | None = None
+    userAgent: str | None = None
+    clickIds: dict[str, str] | None = None
+
+
+class RouteStatus(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["sent", "skipped"]
+    name: str | None = Field(None, description="Native name, when sent.")
+    reason: str | None = Field(
+        None, description="Why not, when skipped: not_in_policy, excluded, no_consent, too_old, "
+        "custom_event.",
+    )
+
+
+class RoutedRecord(BaseModel):
+    """One record on eventyard.ads, eventyard.crm or eventyard.warehouse."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="eventyard routed record v1",
+        json_schema_extra={"$id": "https://eventyard.dev/schemas/routed.v1.json"},
+    )
+
+    schema_: Literal["eventyard.routed/1"] = Field(alias="schema")
+    destination: str = Field(description="Destination name from the policy, e.g. meta.")
+    class_: Literal["ads", "crm", "warehouse"] = Field(alias="class")
+    name: str = Field(description="The destination's native event name.")
+    event: str = Field(description="The canonical (or custom) event name.")
+    eventId: str
+    timestamp: str = Field(description="When it happened: UTC, RFC 3339, milliseconds.")
+    receivedAt: str = Field(description="Kafka timestamp of the raw record: UTC, RFC 3339.")
+    source: str | None = None
+    policyVersion: str = Field(description="Content hash of the policy that routed it.")
+    user: dict[str, str] = Field(
+        description="Identity and PII per the destination's pii mode; on ads, SHA-256 hex "
+        "of the platform's normalised value, keyed by raw-event field name."
+    )
+    context: Context
+    value: float | None = None
+    currency: str | None = None
+    properties: dict[str, Any] | None = None
+    routedTo: dict[str, RouteStatus] | None = Field(
+        None, description="Warehouse records only: every destination and what it got."
+    )

@@ -1,0 +1,153 @@
+"""(validated event, compiled policy, now) -> encoded records + skip reasons. Pure.
+
+Everything policy-shaped was resolved at compile time (policy/compile.py); per event this
+module only checks consent and age, builds one dict per destination and encodes it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from eventyard.contract.model import RawEvent
+from eventyard.policy.compiled import CompiledPolicy, Route
+from eventyard.records import SCHEMA_ID
+from eventyard.routing import pii
+from eventyard.routing.outcome import DeadLetter, OutputRecord, Routed
+
+IDS = ("userId", "anonymousId", "externalId")
+CONTACT_PII = ("email", "phone", "firstName", "lastName", "city", "state", "zip")
+PII_INPUTS = (*IDS, *CONTACT_PII, "country")
+ORGANISATION = ("country", "companyDomain")
+
+
+def rfc3339_ms(ms: int) -> str:
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    )
+
+
+def identity_key(event: RawEvent) -> bytes:
+    """Record key: one user's events stay in order per destination (DESIGN.md §4)."""
+    return (event.userId or event.anonymousId or event.externalId or event.eventId).encode()
+
+
+def _user_block(route: Route, event: RawEvent, fields: dict[str, str], policy: CompiledPolicy,
+                ads_cache: dict[str, dict[str, str]]) -> dict[str, str]:
+    if route.klass == "ads":
+        # Ads never carry raw PII: only hashes of the platform's normalised values.
+        if route.platform not in ads_cache:
+            if route.platform in pii.PLATFORMS:
+                ads_cache[route.platform] = pii.hash_user(
+                    route.platform, fields, country=event.country
+                )
+            else:
+                ads_cache[route.platform] = pii.hash_user_generic(
+                    fields, mode="sha256", key=None, country=event.country
+                )
+        return ads_cache[route.platform]
+    ids = {k: fields[k] for k in IDS if k in fields}
+    org = {k: v for k in ORGANISATION if (v := getattr(event, k)) is not None}
+    contact = {k: fields[k] for k in CONTACT_PII if k in fields}
+    if route.pii == "raw":
+        return {**ids, **contact, **org}
+    if route.pii == "drop":
+        return {**ids, **org}
+    mode = "hmac" if route.pii == "hmac" else "sha256"
+    hashed = pii.hash_user_generic(contact, mode=mode, key=policy.hmac_key, country=event.country)
+    return {**ids, **hashed, **org}
+
+
+def _context(route: Route, event: RawEvent) -> dict[str, Any]:
+    ctx: dict[str, Any] = {f: v for f in route.context if (v := getattr(event, f)) is not None}
+    if event.clickIds:
+        clicks = {k: v for k, v in event.clickIds.items() if k in route.click_ids}
+        if clicks:
+            ctx["clickIds"] = clicks
+    return ctx
+
+
+def _skip_reason(route: Route, event: RawEvent, event_time_ms: int, now_ms: int) -> str | None:
+    if route.consent_key is not None:
+        given = getattr(event.consent, route.consent_key) if event.consent else None
+        if given is False or (route.consent_required and given is not True):
+            return "no_consent"
+    if route.max_age_ms is not None and now_ms - event_time_ms > route.max_age_ms:
+        return "too_old"
+    return None
+
+
+def route_event(
+    event: RawEvent,
+    event_time_ms: int,
+    record_ts_ms: int,
+    policy: CompiledPolicy,
+    now_ms: int,
+) -> Routed | DeadLetter:
+    canonical = event.event in policy.routes
+    if canonical:
+        routes = policy.routes[event.event]
+        skipped = dict(policy.skips[event.event])
+    elif policy.custom_events == "reject":
+        return DeadLetter(
+            "taxonomy.unknown_event",
+            "event: not a canonical event, and the policy rejects custom events",
+        )
+    else:
+        routes = policy.custom_routes
+        skipped = dict(policy.custom_skips)
+
+    sending: list[Route] = []
+    for route in routes:
+        reason = _skip_reason(route, event, event_time_ms, now_ms)
+        if reason is None:
+            sending.append(route)
+        else:
+            skipped[route.destination] = reason
+
+    fields = {k: v for k in PII_INPUTS if (v := getattr(event, k)) is not None}
+    base: dict[str, Any] = {
+        "schema": SCHEMA_ID,
+        "event": event.event,
+        "eventId": event.eventId,
+        "timestamp": rfc3339_ms(event_time_ms),
+        "receivedAt": rfc3339_ms(record_ts_ms),
+        "source": event.source,
+        "policyVersion": policy.version,
+    }
+    if event.value is not None:
+        base["value"] = event.value
+        base["currency"] = event.currency
+    key = identity_key(event)
+    ads_cache: dict[str, dict[str, str]] = {}
+    records: list[OutputRecord] = []
+    for route in sending:
+        record = dict(base)
+        record["destination"] = route.destination
+        record["class"] = route.klass
+        record["name"] = route.name or event.event
+        record["user"] = _user_block(route, event, fields, policy, ads_cache)
+        record["context"] = _context(route, event)
+        if event.properties is not None and route.properties != "none":
+            record["properties"] = (
+                event.properties
+                if route.properties == "all"
+                else {k: v for k, v in event.properties.items() if k in route.properties}
+            )
+        if route.klass == "warehouse":
+            record["routedTo"] = {
+                **{r.destination: {"status": "sent", "name": r.name or event.event}
+                   for r in sending if r.klass != "warehouse"},
+                **{d: {"status": "skipped", "reason": why} for d, why in skipped.items()},
+            }
+        records.append(OutputRecord(route.klass, route.destination, key, orjson.dumps(record)))
+    return Routed(
+        event_id=event.eventId,
+        event=event.event,
+        event_time_ms=event_time_ms,
+        policy_version=policy.version,
+        records=tuple(records),
+        skipped=skipped,
+    )
