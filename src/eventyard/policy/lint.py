@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from eventyard.errors import PolicyProblem
 from eventyard.policy.platforms import PII_MODES, PLATFORMS
-from eventyard.policy.schema import Destination, PolicyFile
+from eventyard.policy.schema import Destination
 from eventyard.policy.yamlsource import SourceMap
 from eventyard.taxonomy import TAXONOMY, closest_canonical
 
@@ -22,9 +24,11 @@ def _canonical_problem(name: str) -> str | None:
     return "unknown canonical event" + (f"; did you mean {guess}?" if guess else "")
 
 
-def lint(policy: PolicyFile, smap: SourceMap, has_hmac_key: bool) -> list[PolicyProblem]:
+def lint(
+    destinations: Mapping[str, Destination], smap: SourceMap, has_hmac_key: bool
+) -> list[PolicyProblem]:
     problems: list[PolicyProblem] = []
-    for name, dest in policy.destinations.items():
+    for name, dest in destinations.items():
         base = ("destinations", name)
         platform = platform_of(name, dest)
         if platform is None:

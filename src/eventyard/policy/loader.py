@@ -13,8 +13,8 @@ from eventyard.errors import PolicyError, PolicyProblem
 from eventyard.policy.compile import compile_policy
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.policy.lint import lint
-from eventyard.policy.schema import PolicyFile
-from eventyard.policy.yamlsource import load_yaml
+from eventyard.policy.schema import Destination, PolicyFile
+from eventyard.policy.yamlsource import SourceMap, load_yaml
 
 HMAC_KEY_ENV = "EVENTYARD_HMAC_KEY"
 
@@ -47,20 +47,47 @@ def parse_policy(
         raise PolicyError(problems)
     if not isinstance(raw, dict):
         raise PolicyError([*problems, smap.problem((), "the policy must be a mapping")])
+    model: PolicyFile | None = None
     try:
         model = PolicyFile.model_validate(raw)
+        destinations = model.destinations
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            path = tuple(p for p in err["loc"] if not str(p).startswith(("function-", "literal[")))
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            problems.append(smap.problem(path, msg))
-        raise PolicyError(problems) from None
-    problems += lint(model, smap, has_hmac_key=hmac_key is not None)
-    if problems:
-        raise PolicyError(problems)
+        problems += _structural(exc, smap)
+        # Keep going: lint every destination that is well-formed on its own, so one run
+        # reports every problem in the file, not just the first layer of them.
+        destinations = _valid_destinations(raw.get("destinations"))
+    problems += lint(destinations, smap, has_hmac_key=hmac_key is not None)
+    if problems or model is None:
+        raise PolicyError(sorted(problems, key=lambda p: p.line))
     return compile_policy(model, policy_version(data), file, hmac_key)
+
+
+def _structural(exc: ValidationError, smap: SourceMap) -> list[PolicyProblem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        # Drop pydantic's union-branch markers so the path is the one in the file.
+        path = tuple(p for p in err["loc"] if not str(p).startswith(("function-", "literal[")))
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        problems.append(smap.problem(path, msg))
+    return problems
+
+
+def _valid_destinations(raw: object) -> dict[str, Destination]:
+    if not isinstance(raw, dict):
+        return {}
+    known = {f.alias or n for n, f in Destination.model_fields.items()}
+    valid = {}
+    for name, spec in raw.items():
+        if not isinstance(spec, dict):
+            continue
+        try:
+            # Unknown keys are already reported; lint the rest of the destination anyway.
+            valid[str(name)] = Destination.model_validate(
+                {k: v for k, v in spec.items() if k in known}
+            )
+        except ValidationError:
+            continue
+    return valid
 
 
 def load_policy(path: str | Path, hmac_key: bytes | None = None) -> CompiledPolicy:

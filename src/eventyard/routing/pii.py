@@ -1,0 +1,431 @@
+"""PII normalisation and hashing for ad, CRM and warehouse destinations (pii.md).
+
+Invariants every caller may rely on:
+
+- Each output value is 64 lowercase hex characters: SHA-256 (or HMAC-SHA256) of the
+  destination's own normalised string, or a pre-hashed input passed through unchanged.
+- A value that is empty or invalid after normalising is omitted, never hashed, so
+  sha256("") never leaves this module.
+- Pure: stdlib and `phonenumbers` only. Raw values stay in process memory (including the
+  bounded phone-parse cache) and are never logged or returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import string
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Final, Literal
+
+import phonenumbers
+
+from eventyard.routing.pii_tables import (
+    COUNTRY_BY_NAME,
+    COUNTRY_CODES,
+    US_STATE_BY_NAME,
+    US_STATE_CODES,
+)
+
+__all__ = [
+    "PLATFORMS", "EmailStyle", "PlatformPii", "Style", "city", "country", "dob", "email",
+    "external_id", "gender", "hash_user", "hash_user_generic", "hash_user_many", "hmac_hex",
+    "is_prehashed", "name", "normalise", "phone_e164", "sha256_hex", "state", "zip_code",
+]  # fmt: skip
+
+EmailStyle = Literal["plain", "google", "reddit"]
+Style = Literal[
+    "email_plain", "email_google", "email_reddit", "phone_digits", "phone_e164", "name",
+    "city", "state", "zip", "country", "external_id", "external_id_lower", "dob", "gender",
+]  # fmt: skip
+
+# ---------------------------------------------------------------- hashing primitives
+
+_HEX64: Final = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def sha256_hex(s: str) -> str:
+    # NFC so that visually identical strings (composed vs decomposed accents) hash alike.
+    return hashlib.sha256(unicodedata.normalize("NFC", s).encode("utf-8")).hexdigest()
+
+
+def hmac_hex(key: bytes, s: str) -> str:
+    return hmac.digest(key, unicodedata.normalize("NFC", s).encode("utf-8"), "sha256").hex()
+
+
+def is_prehashed(s: str) -> bool:
+    # fullmatch, not `$`: `$` would also accept a trailing newline.
+    return _HEX64.fullmatch(s) is not None
+
+
+# ---------------------------------------------------------------- character helpers
+
+
+def _nfc(s: str) -> str:
+    return unicodedata.normalize("NFC", s)
+
+
+# Deleting via str.translate is several times faster than a per-character category test,
+# and most values are ASCII, so ASCII gets a precomputed table and the rest the slow path.
+_ASCII_CONTROLS: Final = "".join(chr(c) for c in [*range(32), 127] if not chr(c).isspace())
+_DEL_PUNCT: Final = str.maketrans("", "", string.punctuation + _ASCII_CONTROLS)
+_DEL_PUNCT_SPACE: Final = str.maketrans(
+    "", "", string.punctuation + string.whitespace + _ASCII_CONTROLS
+)
+_DEL_DASHES: Final = str.maketrans("", "", "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+
+
+_DROP_CATS: Final = frozenset(
+    {"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Cc", "Cs"}
+)
+
+
+def _drop_punct(s: str) -> str:
+    """Remove Unicode P* and S* (pii.md's "punctuation"), plus control characters and lone
+    surrogates, which are never part of a name and cannot be UTF-8 encoded respectively."""
+    if s.isascii():
+        return s.translate(_DEL_PUNCT)
+    return "".join(c for c in s if unicodedata.category(c) not in _DROP_CATS)
+
+
+def _letters(s: str) -> str:
+    """Keep letters and combining marks only (marks carry vowels in e.g. Devanagari)."""
+    if s.isascii():
+        return "".join(filter(str.isalpha, s))
+    return "".join(c for c in s if c.isalpha() or unicodedata.category(c)[0] == "M")
+
+
+# ---------------------------------------------------------------- field normalisers
+
+# Looser than Meta's ASCII-only regex on purpose: internationalised addresses are real
+# and hashing one that matches nobody costs nothing, while dropping a real one loses a match.
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+_GMAIL_DOMAINS: Final = frozenset({"gmail.com", "googlemail.com"})
+
+
+def email(raw: str, style: EmailStyle = "plain") -> str | None:
+    s = _nfc(raw.strip().lower())
+    if style != "plain":
+        local, at, domain = s.partition("@")
+        if style == "reddit":  # Reddit and Microsoft: every domain, dots and +alias go
+            local = local.split("+", 1)[0].replace(".", "")
+        elif domain in _GMAIL_DOMAINS:  # Google: Gmail only, +tags kept (pii.md §2)
+            local = local.replace(".", "")
+        s = f"{local}{at}{domain}"
+    return s if _EMAIL.fullmatch(s) else None
+
+
+# Longer inputs are not phone numbers; the cap also bounds what the cache can hold.
+_MAX_PHONE_LEN: Final = 64
+
+
+# phonenumbers.parse costs tens of µs and runs for ~5 destinations per event; the same
+# users recur, so a bounded cache keyed on (stripped raw, region) pays for itself. It
+# stores the E.164 string (immutable), never the mutable PhoneNumber object.
+@lru_cache(maxsize=65536)
+def _parse_e164(raw: str, region: str | None) -> str | None:
+    candidates = [_try_parse(raw, region)]
+    # "0044 20…" where the region's exit code is not 00 (no country; US dials 011): also
+    # read the 00 as "+", and prefer whichever reading libphonenumber calls valid.
+    if raw.startswith("00"):
+        candidates.append(_try_parse("+" + raw[2:], None))
+    found = [c for c in candidates if c is not None]
+    for e164, valid in found:
+        if valid:
+            return e164
+    return found[0][0] if found else None
+
+
+def _try_parse(raw: str, region: str | None) -> tuple[str, bool] | None:
+    """(E.164, is_valid_number) if the number is at least possible, else None."""
+    try:
+        num = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    # Possible (length fits a known country code) is enough to keep: Reddit's own example
+    # +1 555 444 1234 is "invalid" in libphonenumber's range metadata, and stale metadata
+    # would drop real new ranges. IS_POSSIBLE_LOCAL_ONLY is refused: the area code is
+    # missing, so the E.164 form would be wrong.
+    reason = phonenumbers.is_possible_number_with_reason(num)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return None
+    e164: str = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    return e164, bool(phonenumbers.is_valid_number(num))
+
+
+def phone_e164(raw: str, default_region: str | None) -> str | None:
+    """'+<digits>' (extension dropped), or None if unparseable. `default_region` applies
+    only to numbers without a '+'/'00' prefix; any country form `country()` accepts."""
+    s = raw.strip()
+    if not s or len(s) > _MAX_PHONE_LEN:
+        return None
+    cc = _country_code(default_region)
+    return _parse_e164(s, cc.upper() if cc else None)
+
+
+def name(raw: str) -> str | None:
+    s = " ".join(_drop_punct(_nfc(raw).lower()).split())
+    return _nfc(s) or None
+
+
+def city(raw: str) -> str | None:
+    return _nfc(_letters(_nfc(raw).lower())) or None
+
+
+def state(raw: str, country: str | None = None) -> str | None:
+    s = _nfc(raw).lower()
+    if _country_code(country) == "us":
+        key = _letters(s)
+        if key in US_STATE_CODES:
+            return key
+        code = US_STATE_BY_NAME.get(key)
+        if code is not None:
+            return code
+        # Unknown US spelling: fall through to the generic rule rather than guess a code.
+    if s.isascii():
+        out = s.translate(_DEL_PUNCT_SPACE)
+    else:
+        out = "".join(c for c in _drop_punct(s) if not c.isspace())
+    return _nfc(out) or None
+
+
+_US_ZIP: Final = re.compile(r"[0-9]{5}(?:[0-9]{4})?")
+
+
+def zip_code(raw: str, country: str | None = None) -> str | None:
+    s = "".join(_nfc(raw).lower().split()).translate(_DEL_DASHES)
+    if _country_code(country) == "us":
+        # ZIP or ZIP+4 only; a 4-digit "zip" (lost leading zero) is not guessed back.
+        return s[:5] if _US_ZIP.fullmatch(s) else None
+    return s or None
+
+
+@lru_cache(maxsize=4096)  # few distinct values, asked for on every event
+def _country_code(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    key = _letters(_nfc(raw).lower())  # "U.S." -> "us", "United States" -> "unitedstates"
+    if key in COUNTRY_CODES:
+        return key
+    return COUNTRY_BY_NAME.get(key)
+
+
+def country(raw: str) -> str | None:
+    """ISO 3166-1 alpha-2, lowercase; None for anything not in the tables."""
+    return _country_code(raw)
+
+
+def external_id(raw: str, lowercase: bool = False) -> str | None:
+    s = raw.strip()
+    return _nfc(s.lower() if lowercase else s) or None
+
+
+_DOB_FORMATS: Final = (
+    re.compile(r"(?P<y>[0-9]{4})-?(?P<m>[0-9]{2})-?(?P<d>[0-9]{2})(?:[T ].*)?"),
+    re.compile(r"(?P<y>[0-9]{4})[/.](?P<m>[0-9]{1,2})[/.](?P<d>[0-9]{1,2})"),
+    # Month first, as in Meta's example 2/16/1997. Day-first input fails the date check
+    # when day > 12 and is otherwise read as US order: there is no safe way to tell.
+    re.compile(r"(?P<m>[0-9]{1,2})[/.-](?P<d>[0-9]{1,2})[/.-](?P<y>[0-9]{4})"),
+)
+
+
+def dob(raw: str) -> str | None:
+    """YYYYMMDD for a real calendar date with year 1900..this year, else None."""
+    s = raw.strip()
+    for fmt in _DOB_FORMATS:
+        m = fmt.fullmatch(s)
+        if m is None:
+            continue
+        try:
+            d = date(int(m["y"]), int(m["m"]), int(m["d"]))
+        except ValueError:
+            return None
+        if not 1900 <= d.year <= date.today().year:
+            return None
+        return d.strftime("%Y%m%d")
+    return None
+
+
+_GENDERS: Final = MappingProxyType(
+    {"f": "f", "female": "f", "woman": "f", "m": "m", "male": "m", "man": "m"}
+)
+
+
+def gender(raw: str) -> str | None:
+    return _GENDERS.get(raw.strip().lower())
+
+
+# ---------------------------------------------------------------- per-style dispatch
+
+# Second argument: the event's country, already resolved to alpha-2 (or None).
+_NORMALISERS: Final[Mapping[Style, Callable[[str, str | None], str | None]]] = MappingProxyType(
+    {
+        "email_plain": lambda r, _c: email(r, "plain"),
+        "email_google": lambda r, _c: email(r, "google"),
+        "email_reddit": lambda r, _c: email(r, "reddit"),
+        "phone_e164": phone_e164,
+        "phone_digits": lambda r, c: p[1:] if (p := phone_e164(r, c)) else None,
+        "name": lambda r, _c: name(r),
+        "city": lambda r, _c: city(r),
+        "state": state,
+        "zip": zip_code,
+        "country": lambda r, _c: country(r),
+        "external_id": lambda r, _c: external_id(r),
+        "external_id_lower": lambda r, _c: external_id(r, lowercase=True),
+        "dob": lambda r, _c: dob(r),
+        "gender": lambda r, _c: gender(r),
+    }
+)
+
+
+def normalise(style: Style, raw: str, *, country: str | None = None) -> str | None:
+    """The exact string a destination hashes for `raw` under `style` (None = omit)."""
+    return _NORMALISERS[style](raw, _country_code(country))
+
+
+def _hash_one(
+    style: Style,
+    raw: str,
+    cc: str | None,
+    digest: Callable[[str], str] = sha256_hex,
+    *,
+    passthrough: bool = True,
+) -> str | None:
+    stripped = raw.strip()
+    if passthrough and is_prehashed(stripped):
+        return stripped.lower()
+    norm = _NORMALISERS[style](raw, cc)
+    if not norm:
+        return None
+    try:
+        return digest(norm)
+    except UnicodeEncodeError:  # lone surrogate from a JSON "\ud800" escape: omit, never raise
+        return None
+
+
+# ---------------------------------------------------------------- platform specs
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformPii:
+    """Which canonical fields a platform receives hashed, and the style for each. A field
+    not listed is never hashed for that platform (it is raw, plain text, or unused)."""
+
+    fields: Mapping[str, Style]
+
+
+def _spec(**fields: Style) -> PlatformPii:
+    return PlatformPii(MappingProxyType(fields))
+
+
+PLATFORMS: Final[Mapping[str, PlatformPii]] = MappingProxyType(
+    {
+        "meta": _spec(
+            email="email_plain", phone="phone_digits", firstName="name", lastName="name",
+            city="city", state="state", zip="zip", country="country",
+            externalId="external_id", dateOfBirth="dob", gender="gender",
+        ),
+        # Address parts go to Google raw; ads records never carry raw PII, so they are omitted.
+        "google": _spec(email="email_google", phone="phone_e164", firstName="name",
+                        lastName="name"),
+        "linkedin": _spec(email="email_plain"),  # userInfo names are plain text: omitted
+        "tiktok": _spec(email="email_plain", phone="phone_e164", externalId="external_id_lower",
+                        firstName="name", lastName="name", zip="zip"),
+        "reddit": _spec(email="email_reddit", phone="phone_e164", externalId="external_id"),
+        "microsoft": _spec(email="email_reddit", phone="phone_e164"),  # externalId goes raw
+        "x": _spec(email="email_plain", phone="phone_e164"),
+    }
+)  # fmt: skip
+
+
+def _platform(platform: str) -> PlatformPii:
+    try:
+        return PLATFORMS[platform]
+    except KeyError:
+        known = ", ".join(sorted(PLATFORMS))
+        raise KeyError(f"no PII spec for platform {platform!r} (known: {known})") from None
+
+
+def hash_user(platform: str, fields: Mapping[str, str], *, country: str | None) -> dict[str, str]:
+    """One destination's hashed user block, keyed by the raw event's field names."""
+    return hash_user_many((platform,), fields, country=country)[platform]
+
+
+def hash_user_many(
+    platforms: Iterable[str], fields: Mapping[str, str], *, country: str | None
+) -> dict[str, dict[str, str]]:
+    """`hash_user` for several destinations of one event, normalising and hashing each
+    (field, style) pair once: Meta, TikTok, LinkedIn and X share one email hash, etc."""
+    specs = [(p, _platform(p)) for p in platforms]  # fail on a bad name before any work
+    cc = _country_code(country) or _country_code(fields.get("country"))
+    inputs = dict(fields)
+    # A stable internal id is the external id when none is given (pii.md §2 external_id).
+    if not inputs.get("externalId") and inputs.get("userId"):
+        inputs["externalId"] = inputs["userId"]
+    # Meta's `country` is "always send": the event's country stands in for a missing field.
+    if not inputs.get("country") and country:
+        inputs["country"] = country
+    memo: dict[tuple[str, Style], str | None] = {}
+    out: dict[str, dict[str, str]] = {}
+    for platform, spec in specs:
+        block: dict[str, str] = {}
+        for field, style in spec.fields.items():
+            raw = inputs.get(field)
+            if not raw:
+                continue
+            key = (field, style)
+            if key not in memo:
+                memo[key] = _hash_one(style, raw, cc)
+            if (h := memo[key]) is not None:
+                block[field] = h
+        out[platform] = block
+    return out
+
+
+_GENERIC_STYLES: Final[Mapping[str, Style]] = MappingProxyType(
+    {"email": "email_plain", "phone": "phone_e164", "firstName": "name", "lastName": "name"}
+)
+
+
+def hash_user_generic(
+    fields: Mapping[str, str],
+    *,
+    mode: Literal["sha256", "hmac"],
+    key: bytes | None,
+    country: str | None = None,
+) -> dict[str, str]:
+    """Hashed identity fields for CRM/warehouse hashed modes; same keys as `fields`.
+
+    email and phone as for X (plain, +E.164), names via `name`, anything else trimmed.
+    In hmac mode a 64-hex input is keyed like any other value instead of passed through:
+    the column promises keyed pseudonyms, and a bare SHA-256 is dictionary-reversible.
+    """
+    digest: Callable[[str], str]
+    if mode == "hmac":
+        if not key:
+            raise ValueError("hmac mode needs a key: set EVENTYARD_HMAC_KEY")
+        hmac_key = key
+
+        def digest(s: str) -> str:
+            return hmac_hex(hmac_key, s)
+
+    elif mode == "sha256":
+        digest = sha256_hex
+    else:
+        raise ValueError(f"unknown hash mode {mode!r} (expected 'sha256' or 'hmac')")
+    cc = _country_code(country) or _country_code(fields.get("country"))
+    out: dict[str, str] = {}
+    for field, raw in fields.items():
+        if not raw:
+            continue
+        style = _GENERIC_STYLES.get(field, "external_id")
+        h = _hash_one(style, raw, cc, digest, passthrough=mode == "sha256")
+        if h is not None:
+            out[field] = h
+    return out
