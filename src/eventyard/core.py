@@ -22,7 +22,7 @@ def admit(
     try:
         decoded = decode(value, record_ts_ms, now_ms, max_bytes)
     except Exception as exc:  # a bug must dead-letter one record, not stop the partition
-        return DeadLetter("decode.invalid_json", f"value: internal error ({type(exc).__name__})")
+        return DeadLetter("internal.error", f"router: {type(exc).__name__} while routing")
     if isinstance(decoded, DeadLetter):
         return decoded
     return Admitted(decoded.event.eventId)
@@ -42,7 +42,7 @@ def process(
             return decoded
         return _route(decoded, record_ts_ms, policy, now_ms)
     except Exception as exc:
-        return DeadLetter("decode.invalid_json", f"value: internal error ({type(exc).__name__})")
+        return DeadLetter("internal.error", f"router: {type(exc).__name__} while routing")
 
 
 def _route(

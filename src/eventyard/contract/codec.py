@@ -115,6 +115,9 @@ def decode(
         event = RawEvent.model_validate(obj)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
+        # An unknown field is usually the cause of a "missing" one ("eventid" for eventId):
+        # report the typo first, it is what the producer has to fix.
+        errors.sort(key=lambda e: e["type"] != "extra_forbidden" or len(e["loc"]) != 1)
         code, detail = _problem(errors[0])
         if len(errors) > 1:
             others = sorted({".".join(str(p) for p in e["loc"]) or "event" for e in errors[1:]})

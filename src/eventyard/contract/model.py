@@ -70,7 +70,12 @@ def _url(v: str) -> str:
     return v
 
 
+_IPV4 = re.compile(r"^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$")
+
+
 def _ip(v: str) -> str:
+    if _IPV4.match(v):  # the common case, ~10x cheaper than ipaddress's parser
+        return v
     try:
         ipaddress.ip_address(v)
     except ValueError:
@@ -101,15 +106,14 @@ def _click_ids(v: dict[str, Any]) -> dict[str, Any]:
 
 
 def _depth(value: Any, limit: int) -> bool:
-    """True when `value` nests no deeper than `limit` containers (iterative: no recursion
-    limit surprises on hostile input)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
+    """True when `value` nests no deeper than `limit` containers. Recursion stops at
+    `limit`, so hostile input cannot exhaust the stack."""
+    if limit <= 0:
+        return False
+    children = value.values() if isinstance(value, dict) else value
+    for child in children:
+        if isinstance(child, dict | list) and not _depth(child, limit - 1):
             return False
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
     return True
 
 

@@ -63,6 +63,7 @@ _OTHER: dict[str, str] = {
     "taxonomy.value.missing": "the canonical event requires value",
     "taxonomy.currency.missing": "the canonical event requires currency",
     "timestamp.future": "the event time is more than 5 minutes in the future",
+    "internal.error": "the router failed on this record (a bug): kept here for replay",
 }
 
 REASONS: MappingProxyType[str, str] = MappingProxyType(

@@ -7,6 +7,9 @@ module only checks consent and age, builds one dict per destination and encodes 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -34,20 +37,30 @@ def identity_key(event: RawEvent) -> bytes:
     return (event.userId or event.anonymousId or event.externalId or event.eventId).encode()
 
 
+@lru_cache(maxsize=32768)
+def _ads_blocks(
+    platforms: tuple[str, ...], identity: tuple[tuple[str, str], ...], country: str | None
+) -> Mapping[str, Mapping[str, str]]:
+    """Hashed user blocks of one identity for a set of ad platforms.
+
+    Cached because one user emits many events in a session and normalising + hashing is
+    the costliest step of routing (phone parsing alone is tens of µs). The cache lives in
+    process memory only, like the event itself, and is bounded.
+    """
+    fields = dict(identity)
+    known = tuple(p for p in platforms if p in pii.PLATFORMS)
+    blocks: dict[str, Mapping[str, str]] = dict(pii.hash_user_many(known, fields, country=country))
+    for p in platforms:
+        if p not in blocks:  # generic ads destination: plain SHA-256 of every field
+            blocks[p] = pii.hash_user_generic(fields, mode="sha256", key=None, country=country)
+    return MappingProxyType(blocks)
+
+
 def _user_block(route: Route, event: RawEvent, fields: dict[str, str], policy: CompiledPolicy,
-                ads_cache: dict[str, dict[str, str]]) -> dict[str, str]:
+                ads: Mapping[str, Mapping[str, str]]) -> Mapping[str, str]:
     if route.klass == "ads":
         # Ads never carry raw PII: only hashes of the platform's normalised values.
-        if route.platform not in ads_cache:
-            if route.platform in pii.PLATFORMS:
-                ads_cache[route.platform] = pii.hash_user(
-                    route.platform, fields, country=event.country
-                )
-            else:
-                ads_cache[route.platform] = pii.hash_user_generic(
-                    fields, mode="sha256", key=None, country=event.country
-                )
-        return ads_cache[route.platform]
+        return ads[route.platform]
     ids = {k: fields[k] for k in IDS if k in fields}
     org = {k: v for k in ORGANISATION if (v := getattr(event, k)) is not None}
     contact = {k: fields[k] for k in CONTACT_PII if k in fields}
@@ -121,28 +134,46 @@ def route_event(
         base["value"] = event.value
         base["currency"] = event.currency
     key = identity_key(event)
-    ads_cache: dict[str, dict[str, str]] = {}
+    ads_platforms = tuple(sorted({r.platform for r in sending if r.klass == "ads"}))
+    ads = (
+        _ads_blocks(ads_platforms, tuple(fields.items()), event.country) if ads_platforms else {}
+    )
+    # The fields every record of this event shares are encoded once and spliced into each
+    # record's own bytes: re-encoding properties per destination was the costliest part of
+    # shaping. orjson output of a non-empty dict is b"{...}", so the splice is exact.
+    shared = orjson.dumps(base)[1:]
+    props_all = (
+        b',"properties":' + orjson.dumps(event.properties) if event.properties is not None else b""
+    )
+    routed_to: bytes | None = None
     records: list[OutputRecord] = []
     for route in sending:
-        record = dict(base)
-        record["destination"] = route.destination
-        record["class"] = route.klass
-        record["name"] = route.name or event.event
-        record["user"] = _user_block(route, event, fields, policy, ads_cache)
-        record["context"] = _context(route, event)
-        if event.properties is not None and route.properties != "none":
-            record["properties"] = (
-                event.properties
-                if route.properties == "all"
-                else {k: v for k, v in event.properties.items() if k in route.properties}
-            )
+        own: dict[str, Any] = {
+            "destination": route.destination,
+            "class": route.klass,
+            "name": route.name or event.event,
+            "user": _user_block(route, event, fields, policy, ads),
+            "context": _context(route, event),
+        }
         if route.klass == "warehouse":
-            record["routedTo"] = {
-                **{r.destination: {"status": "sent", "name": r.name or event.event}
-                   for r in sending if r.klass != "warehouse"},
-                **{d: {"status": "skipped", "reason": why} for d, why in skipped.items()},
-            }
-        records.append(OutputRecord(route.klass, route.destination, key, orjson.dumps(record)))
+            if routed_to is None:
+                routed_to = b',"routedTo":' + orjson.dumps({
+                    **{r.destination: {"status": "sent", "name": r.name or event.event}
+                       for r in sending if r.klass != "warehouse"},
+                    **{d: {"status": "skipped", "reason": why} for d, why in skipped.items()},
+                })
+        if event.properties is None or route.properties == "none":
+            props = b""
+        elif route.properties == "all":
+            props = props_all
+        else:
+            allowed = {k: v for k, v in event.properties.items() if k in route.properties}
+            props = b',"properties":' + orjson.dumps(allowed)
+        value = b"".join((
+            orjson.dumps(own)[:-1], props,
+            routed_to if route.klass == "warehouse" and routed_to else b"", b",", shared,
+        ))
+        records.append(OutputRecord(route.klass, route.destination, key, value))
     return Routed(
         event_id=event.eventId,
         event=event.event,
