@@ -18,7 +18,9 @@ class Settings(BaseSettings):
 
     # --- Kafka connection -------------------------------------------------------------
     bootstrap_servers: str = Field("localhost:9092", description="Comma-separated host:port list.")
-    group_id: str = Field("eventyard", description="Consumer group (and faust app id) of the workers.")
+    group_id: str = Field(
+        "eventyard", description="Consumer group of the workers (faust app id: GROUP_ID-app)."
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
@@ -56,6 +58,15 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(5000, ge=1)
     session_timeout_ms: int = Field(6000, ge=1000, description="Short: see broker.md §2.")
     heartbeat_interval_ms: int = Field(1000, ge=100)
+    fetch_timeout_ms: int = Field(
+        200, ge=10, description="Longest wait for a batch; also bounds how long a rebalance "
+        "or a shutdown waits for the loop to notice it."
+    )
+    transactional_id: str | None = Field(
+        None,
+        description="exactly_once only: transactional id of this worker; keep it stable across "
+        "restarts of one instance (default: GROUP_ID-HOSTNAME) so a restart fences its zombie.",
+    )
     producer_linger_ms: int = Field(5, ge=0)
     producer_max_batch_bytes: int = Field(262144, ge=16384)
     producer_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"

@@ -1,0 +1,145 @@
+"""The two hops of the worker, per record: what to send and what to count. No I/O.
+
+Hop A (raw → keyed): admit the record and re-key it by eventId. Copies of one eventId may
+arrive on different raw partitions under different keys (a browser copy keyed by session,
+a server copy keyed by user); after this hop they share one keyed partition, owned by
+exactly one worker, so dedup is a local lookup (the Kafka Streams repartition pattern).
+
+Hop B (keyed → outputs): dedup on eventId, then the full pure core with the current policy.
+
+Both hops fill a `Batch`: the records to send and plain-dict tallies, which the pipeline
+turns into one metric update per label set per batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from aiokafka.structs import ConsumerRecord
+
+from eventyard import core
+from eventyard.policy.compiled import CompiledPolicy
+from eventyard.routing.outcome import DeadLetter
+from eventyard.runtime.dedup import DedupStore, fingerprint
+from eventyard.runtime.settings import Settings
+
+H_REASON = "eventyard-reason"
+H_DETAIL = "eventyard-detail"
+H_DESTINATION = "eventyard-destination"
+H_SOURCE_TOPIC = "eventyard-source-topic"
+H_SOURCE_PARTITION = "eventyard-source-partition"
+H_SOURCE_OFFSET = "eventyard-source-offset"
+H_SOURCE_TIMESTAMP = "eventyard-source-timestamp"
+# The producer's key is replaced by eventId on the keyed topic; a dead letter of hop B
+# must still carry the original key, so it travels in a header.
+H_SOURCE_KEY = "eventyard-source-key"
+SOURCE_HEADERS = (H_SOURCE_TOPIC, H_SOURCE_PARTITION, H_SOURCE_OFFSET, H_SOURCE_TIMESTAMP)
+
+Headers: TypeAlias = list[tuple[str, bytes]]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+
+
+@dataclass(slots=True)
+class Send:
+    topic: str
+    value: bytes | None
+    key: bytes | None
+    headers: Headers
+    partition: int | None = None
+    timestamp_ms: int | None = None
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one batch produces, before any I/O."""
+
+    now_ms: int
+    sends: list[Send] = field(default_factory=list)
+    consumed: int = 0
+    duplicates: int = 0
+    unique: int = 0
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    routed: Counter[tuple[str, str]] = field(default_factory=Counter)
+    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (class, event time ms) per output record: event lag is observed once acknowledged.
+    event_times: list[tuple[str, int]] = field(default_factory=list)
+    # (keyed partition, eventId) first seen in this batch: changelog entries, written
+    # only after every send above is acknowledged.
+    first_seen: list[tuple[int, bytes]] = field(default_factory=list)
+    records_in: int = 0
+
+
+def source_headers(rec: Record) -> Headers:
+    return [
+        (H_SOURCE_TOPIC, rec.topic.encode()),
+        (H_SOURCE_PARTITION, str(rec.partition).encode()),
+        (H_SOURCE_OFFSET, str(rec.offset).encode()),
+        (H_SOURCE_TIMESTAMP, str(rec.timestamp).encode()),
+    ]
+
+
+def dead_letter(
+    settings: Settings, dl: DeadLetter, value: bytes | None, key: bytes | None, source: Headers
+) -> Send:
+    headers = [(H_REASON, dl.reason.encode()), (H_DETAIL, dl.detail.encode()), *source]
+    return Send(settings.topic_dlq, value, key, headers)
+
+
+def hop_a(settings: Settings, rec: Record, batch: Batch) -> None:
+    batch.consumed += 1
+    result = core.admit(rec.value, rec.timestamp, batch.now_ms, settings.max_event_bytes)
+    source = source_headers(rec)
+    if isinstance(result, DeadLetter):
+        batch.dead_letters[result.reason] += 1
+        batch.sends.append(dead_letter(settings, result, rec.value, rec.key, source))
+        return
+    if rec.key is not None:
+        source.append((H_SOURCE_KEY, rec.key))
+    batch.sends.append(
+        Send(settings.topic_keyed, rec.value, result.event_id.encode(), source,
+             timestamp_ms=rec.timestamp)
+    )
+
+
+def carried_source(rec: Record) -> tuple[Headers, bytes | None]:
+    """Source coordinates and key from hop A's headers; this record's own if absent."""
+    headers = dict(rec.headers)
+    if H_SOURCE_TOPIC not in headers:
+        return source_headers(rec), rec.key
+    return [(h, headers[h]) for h in SOURCE_HEADERS if h in headers], headers.get(H_SOURCE_KEY)
+
+
+def hop_b(
+    settings: Settings, rec: Record, policy: CompiledPolicy, store: DedupStore, batch: Batch
+) -> None:
+    event_key = rec.key
+    if event_key is not None and store.seen(rec.partition, fingerprint(event_key)):
+        batch.duplicates += 1
+        return
+    result = core.process(rec.value, rec.timestamp, policy, batch.now_ms,
+                          settings.max_event_bytes)
+    if isinstance(result, DeadLetter):
+        batch.dead_letters[result.reason] += 1
+        source, key = carried_source(rec)
+        batch.sends.append(dead_letter(settings, result, rec.value, key, source))
+        return
+    if event_key is None:  # not written by hop A; key by what the core decoded
+        event_key = result.event_id.encode()
+        if store.seen(rec.partition, fingerprint(event_key)):
+            batch.duplicates += 1
+            return
+    # Remembered now so a second copy later in this same batch is caught too.
+    store.add(rec.partition, fingerprint(event_key), batch.now_ms)
+    batch.first_seen.append((rec.partition, event_key))
+    batch.unique += 1
+    for out in result.records:
+        batch.sends.append(
+            Send(settings.output_topic(out.klass), out.value, out.key,
+                 [(H_DESTINATION, out.destination.encode())])
+        )
+        batch.routed[(out.destination, out.klass)] += 1
+        batch.event_times.append((out.klass, result.event_time_ms))
+    for destination, reason in result.skipped.items():
+        batch.skipped[(destination, reason)] += 1

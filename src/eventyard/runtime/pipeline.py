@@ -1,0 +1,295 @@
+"""The hot path: one consumer, one producer, one task, whole batches at a time.
+
+Per batch: fetch up to `batch_max_records` from raw + keyed, run both hops over the bytes,
+send everything, await every delivery, then write the dedup changelog entries of ids first
+seen in the batch and await them, then commit offset+1 of the last record of every
+partition in the batch. A changelog entry is never durable before the outputs it guards:
+otherwise a crash between the two would make the replay treat an unpublished event as a
+duplicate, i.e. lose it. After a crash only uncommitted batches repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
+
+from eventyard.runtime import changelog, kafka
+from eventyard.runtime.dedup import DedupStore
+from eventyard.runtime.hops import Batch, Record, Send, hop_a, hop_b
+from eventyard.runtime.policy_holder import PolicyHolder
+from eventyard.runtime.settings import Settings
+from eventyard.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+LAG_INTERVAL_S = 1.0
+Records = dict[TopicPartition, list[Record]]
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, telemetry: Telemetry, policy: PolicyHolder) -> None:
+        self.settings = settings
+        self.telemetry = telemetry
+        self.policy = policy
+        self.store = DedupStore(policy.current.dedup_window_ms)
+        self.exactly_once = settings.processing_guarantee == "exactly_once"
+        # Held for a whole batch; rebalance callbacks take it, so a revoke waits for the
+        # in-flight batch and an assignment's restore runs between batches.
+        self.lock = asyncio.Lock()
+        # Bumped on every revoke: a batch fetched under an older assignment is not routed.
+        self._generation = 0
+        self._rebalancing = False
+        self._stopping = asyncio.Event()
+        self.done = asyncio.Event()
+        self._fatal: BaseException | None = None
+        # Keyed partitions whose dedup state is loaded; records of others wait.
+        self._restored: set[int] = set()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._next_lag = 0.0
+        self.last_progress = time.monotonic()
+        self.running = False
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        s = self.settings
+        transactional_id = None
+        if self.exactly_once:
+            transactional_id = s.transactional_id or f"{s.group_id}-{socket.gethostname()}"
+        self._producer = kafka.producer(s, transactional_id=transactional_id)
+        await self._producer.start()
+        self._consumer = kafka.group_consumer(s, read_committed=self.exactly_once)
+        await self._consumer.start()
+        self._consumer.subscribe([s.topic_raw, s.topic_keyed], listener=_Listener(self))
+        self.running = True
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def close(self) -> None:
+        """Flush and close clients; leaving the group lets the others take over at once."""
+        self.running = False
+        if self._producer is not None:
+            await self._producer.stop()
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def run(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None, "start() first"
+        try:
+            while not self._stopping.is_set():
+                if self._fatal is not None:
+                    raise self._fatal
+                generation = self._generation
+                # Not under the lock: during a rebalance getmany() blocks until the new
+                # assignment, and the revoke callback needs the lock first.
+                batch = await consumer.getmany(
+                    timeout_ms=self.settings.fetch_timeout_ms,
+                    max_records=self.settings.batch_max_records,
+                )
+                async with self.lock:
+                    if batch:
+                        if generation != self._generation or self._rebalancing:
+                            # Fetched under an assignment that has since changed.
+                            self._rewind(batch)
+                        else:
+                            await self._process(batch)
+                self.last_progress = time.monotonic()
+                await self._update_lag()
+            log.info("routing loop stopped after its last batch")
+        finally:
+            self.done.set()
+
+    # --- one batch -------------------------------------------------------------------
+
+    async def _process(self, records: Records) -> None:
+        fetched = time.perf_counter()
+        s = self.settings
+        records = self._hold_unrestored(records)
+        if not records:
+            return
+        policy = self.policy.current
+        if policy.dedup_window_ms != self.store.window_ms:
+            self.store.set_window(policy.dedup_window_ms)
+        batch = Batch(now_ms=int(time.time() * 1000))
+        for tp, recs in records.items():
+            batch.records_in += len(recs)
+            if tp.topic == s.topic_raw:
+                for rec in recs:
+                    hop_a(s, rec, batch)
+            else:
+                for rec in recs:
+                    hop_b(s, rec, policy, self.store, batch)
+        offsets = {tp: OffsetAndMetadata(recs[-1].offset + 1, "") for tp, recs in records.items()}
+        if self.exactly_once:
+            await self._publish_transaction(batch, offsets)
+        else:
+            await self._publish(batch, offsets)
+        self.store.expire(batch.now_ms)
+        self._record_metrics(batch, time.perf_counter() - fetched)
+
+    async def _publish(
+        self, batch: Batch, offsets: dict[TopicPartition, OffsetAndMetadata]
+    ) -> None:
+        await self._send_all(batch.sends)
+        await self._send_all(self._changelog_sends(batch))
+        assert self._consumer is not None
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group moved on: the new owner replays this batch. Its outputs are out,
+            # so the replay costs duplicates, never a loss.
+            log.warning("commit failed after a rebalance, batch will be replayed: %s", exc)
+
+    async def _publish_transaction(
+        self, batch: Batch, offsets: dict[TopicPartition, OffsetAndMetadata]
+    ) -> None:
+        # Outputs, changelog and offsets commit atomically: order inside is irrelevant.
+        producer = self._producer
+        assert producer is not None
+        async with producer.transaction():
+            await self._send_all([*batch.sends, *self._changelog_sends(batch)])
+            await producer.send_offsets_to_transaction(offsets, self.settings.group_id)
+
+    def _changelog_sends(self, batch: Batch) -> list[Send]:
+        value = changelog.encode_value(batch.now_ms)
+        return [
+            Send(self.settings.topic_dedup, value, key, [], partition=p)
+            for p, key in batch.first_seen
+        ]
+
+    async def _send_all(self, sends: list[Send]) -> None:
+        producer = self._producer
+        assert producer is not None
+        futures: list[Awaitable[object]] = []
+        for s in sends:
+            futures.append(
+                await producer.send(
+                    s.topic, value=s.value, key=s.key, partition=s.partition,
+                    timestamp_ms=s.timestamp_ms, headers=s.headers,
+                )
+            )
+        await asyncio.gather(*futures)
+
+    def _hold_unrestored(self, records: Records) -> Records:
+        """Rewind keyed partitions whose dedup state is not loaded yet (they are fetched
+        again after the restore) instead of routing them without their history."""
+        held = {tp: recs for tp, recs in records.items()
+                if tp.topic == self.settings.topic_keyed and tp.partition not in self._restored}
+        self._rewind(held)
+        return {tp: recs for tp, recs in records.items() if tp not in held}
+
+    def _rewind(self, records: Records) -> None:
+        """Fetch these records again. Safe: everything before them in their partition was
+        published by this worker already, or is committed."""
+        assert self._consumer is not None
+        assigned = self._consumer.assignment()
+        for tp, recs in records.items():
+            if tp in assigned and recs:
+                with contextlib.suppress(IllegalStateError):
+                    self._consumer.seek(tp, recs[0].offset)
+
+    def _record_metrics(self, batch: Batch, seconds: float) -> None:
+        t = self.telemetry
+        t.events_consumed.inc(batch.consumed)
+        t.duplicates.inc(batch.duplicates)
+        t.events_unique.inc(batch.unique)
+        for reason, n in batch.dead_letters.items():
+            t.dead_letters.labels(reason=reason).inc(n)
+        for (destination, klass), n in batch.routed.items():
+            t.events_routed.labels(destination=destination, **{"class": klass}).inc(n)
+        for (destination, reason), n in batch.skipped.items():
+            t.events_skipped.labels(destination=destination, reason=reason).inc(n)
+        for _ in range(batch.records_in):
+            t.processing_seconds.observe(seconds)
+        now_ms = time.time() * 1000
+        lag = {k: t.event_lag_seconds.labels(**{"class": k}) for k in ("ads", "crm", "warehouse")}
+        for klass, event_ms in batch.event_times:
+            lag[klass].observe(max(0.0, (now_ms - event_ms) / 1000))
+        t.dedup_ids.set(len(self.store))
+        t.batches.inc()
+
+    async def _update_lag(self) -> None:
+        now = time.monotonic()
+        if now < self._next_lag or self._consumer is None:
+            return
+        self._next_lag = now + LAG_INTERVAL_S
+        consumer = self._consumer
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                position = await consumer.position(tp)
+            except IllegalStateError:
+                continue  # revoked meanwhile
+            self.telemetry.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
+                max(0, high - position)
+            )
+
+    # --- rebalance -------------------------------------------------------------------
+
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._rebalancing = True
+        self._generation += 1
+        async with self.lock:  # the in-flight batch finishes (and commits) first
+            for tp in revoked:
+                if tp.topic == self.settings.topic_keyed:
+                    self.store.drop_partition(tp.partition)
+                    self._restored.discard(tp.partition)
+                with contextlib.suppress(KeyError):  # no lag reported for it yet
+                    self.telemetry.consumer_lag.remove(tp.topic, str(tp.partition))
+            self.telemetry.dedup_ids.set(len(self.store))
+        log.info("revoked %s", _fmt(revoked))
+
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("assigned %s", _fmt(assigned))
+        fresh = sorted(tp.partition for tp in assigned
+                       if tp.topic == self.settings.topic_keyed
+                       and tp.partition not in self._restored)
+        if not fresh:
+            self._rebalancing = False
+            return
+        async with self.lock:
+            try:
+                for p in fresh:
+                    self.store.drop_partition(p)
+                await changelog.restore(self.settings, self.store, fresh, int(time.time() * 1000))
+            except Exception as exc:
+                # aiokafka only logs listener errors; routing without history would route
+                # duplicates, so the loop re-raises this and the worker exits.
+                log.error("dedup restore failed: %r", exc)
+                self._fatal = exc
+                return
+            self._restored.update(fresh)
+            self._rebalancing = False
+            self.telemetry.dedup_ids.set(len(self.store))
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._on_revoked: Callable[[set[TopicPartition]], Awaitable[None]] = pipeline.on_revoked
+        self._on_assigned: Callable[[set[TopicPartition]], Awaitable[None]] = pipeline.on_assigned
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self._on_assigned(assigned)
+
+
+def _fmt(tps: set[TopicPartition]) -> str:
+    by_topic: dict[str, list[int]] = {}
+    for tp in tps:
+        by_topic.setdefault(tp.topic, []).append(tp.partition)
+    return ", ".join(f"{t}{sorted(ps)}" for t, ps in sorted(by_topic.items())) or "nothing"

@@ -1,0 +1,88 @@
+"""`eventyard send FILE.jsonl|-`: one raw record per non-empty line, bytes unchanged.
+
+Lines are not validated: garbage goes to the raw topic as is, which is how tests and the
+demo inject bad input. A line that is a JSON object with a string eventId is keyed by it,
+as the contract asks producers to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+import orjson
+
+from eventyard.runtime import kafka
+from eventyard.runtime.settings import Settings
+
+# Await delivery in chunks so memory stays flat on large files while produce stays batched.
+CHUNK = 10_000
+
+
+def key_of(line: bytes) -> bytes | None:
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(obj, dict):
+        event_id = obj.get("eventId")
+        if isinstance(event_id, str):
+            return event_id.encode()
+    return None
+
+
+def read_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    for raw in stream:
+        line = raw.rstrip(b"\r\n")
+        if line.strip():
+            yield line
+
+
+async def send_records(
+    settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes]]
+) -> int:
+    """Produce (key, value) pairs with acks=all; returns the count acknowledged."""
+    producer = kafka.producer(settings)
+    await producer.start()
+    count = 0
+    try:
+        pending: list[asyncio.Future[object]] = []
+        for key, value in records:
+            pending.append(await producer.send(topic, value=value, key=key))
+            if len(pending) >= CHUNK:
+                await asyncio.gather(*pending)
+                count += len(pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+        count += len(pending)
+    finally:
+        await producer.stop()
+    return count
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="JSON-lines file, or - for stdin")
+    parser.add_argument("--topic", default=None, help="default: EVENTYARD_TOPIC_RAW")
+    parser.add_argument("--bootstrap-servers", default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides: dict[str, object] = {}
+    if args.bootstrap_servers:
+        overrides["bootstrap_servers"] = args.bootstrap_servers
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    topic = args.topic or settings.topic_raw
+
+    def records(stream: IO[bytes]) -> Iterator[tuple[bytes | None, bytes]]:
+        return ((key_of(line), line) for line in read_lines(stream))
+
+    if args.file == "-":
+        count = asyncio.run(send_records(settings, topic, records(sys.stdin.buffer)))
+    else:
+        with open(args.file, "rb") as stream:
+            count = asyncio.run(send_records(settings, topic, records(stream)))
+    print(f"sent {count} records to {topic}")
+    return 0

@@ -1,0 +1,102 @@
+"""Create the topics a worker needs, explicitly and before anything subscribes.
+
+Brokers with auto topic creation (Tansu always, many Kafka clusters too) would otherwise
+create a mistyped or not-yet-created topic on first use with the broker's default partition
+count; the dedup changelog must match the keyed topic partition for partition, so it and
+its siblings are created here with `settings.partitions`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from aiokafka.admin import NewTopic
+
+from eventyard.errors import ConfigError
+from eventyard.runtime import kafka
+from eventyard.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TOPIC_ALREADY_EXISTS = 36
+
+
+@dataclass(frozen=True, slots=True)
+class TopicResult:
+    topic: str
+    created: bool
+
+
+def topic_configs(settings: Settings, topic: str) -> dict[str, str]:
+    # The changelog only needs the latest first-seen time per eventId. (Tansu never
+    # compacts — broker.md §3 — so restore reads the full history; it filters by window.)
+    if topic == settings.topic_dedup:
+        return {"cleanup.policy": "compact"}
+    return {}
+
+
+async def ensure_topics(settings: Settings) -> list[TopicResult]:
+    """Create every missing topic of `settings.all_topics()`; verify keyed/dedup agree."""
+    client = kafka.admin(settings)
+    await client.start()
+    try:
+        new = [
+            NewTopic(
+                name=t,
+                num_partitions=settings.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs=topic_configs(settings, t),
+            )
+            for t in settings.all_topics()
+        ]
+        response = await client.create_topics(new)
+        results: list[TopicResult] = []
+        # Errors come back per topic in the response, not as exceptions.
+        for entry in response.topic_errors:
+            topic, code = entry[0], entry[1]
+            if code not in (0, TOPIC_ALREADY_EXISTS):
+                message = entry[2] if len(entry) > 2 else ""
+                raise ConfigError(f"cannot create topic {topic}: error {code} {message}")
+            results.append(TopicResult(topic, created=code == 0))
+        described = await client.describe_topics([settings.topic_keyed, settings.topic_dedup])
+        counts = {d["topic"]: len(d["partitions"]) for d in described}
+        if counts.get(settings.topic_keyed) != counts.get(settings.topic_dedup):
+            raise ConfigError(
+                f"{settings.topic_keyed} and {settings.topic_dedup} must have the same "
+                f"partition count (dedup entries are written to the keyed record's partition "
+                f"number), found {counts}"
+            )
+        order = {t: i for i, t in enumerate(settings.all_topics())}
+        return sorted(results, key=lambda r: order.get(r.topic, len(order)))
+    finally:
+        await client.close()
+
+
+# --- `eventyard topics create` -----------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    create = sub.add_parser("create", help="create every missing topic (idempotent)")
+    create.add_argument("--bootstrap-servers", default=None)
+    create.add_argument("--partitions", type=int, default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides: dict[str, object] = {}
+    if args.bootstrap_servers:
+        overrides["bootstrap_servers"] = args.bootstrap_servers
+    if args.partitions:
+        overrides["partitions"] = args.partitions
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        results = asyncio.run(ensure_topics(settings))
+    except ConfigError as exc:
+        print(f"error: {exc}")
+        return 1
+    for r in results:
+        print(f"{r.topic}: {'created' if r.created else 'exists'}")
+    return 0

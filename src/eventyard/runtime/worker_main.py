@@ -1,0 +1,65 @@
+"""`eventyard worker`: run one routing worker until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+from pathlib import Path
+
+from eventyard.errors import PolicyError
+from eventyard.policy import load_policy
+from eventyard.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policy", type=Path, default=None, help="default: EVENTYARD_POLICY_PATH")
+    parser.add_argument("--bootstrap-servers", default=None)
+    parser.add_argument("--metrics-port", type=int, default=None)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if args.policy is not None:
+        overrides["policy_path"] = args.policy
+    if args.bootstrap_servers:
+        overrides["bootstrap_servers"] = args.bootstrap_servers
+    if args.metrics_port:
+        overrides["metrics_port"] = args.metrics_port
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    try:
+        policy = load_policy(settings.policy_path)
+    except PolicyError as exc:
+        print(f"error: policy {settings.policy_path} is invalid:\n{exc}")
+        return 2
+    except OSError as exc:
+        print(f"error: cannot read policy {settings.policy_path}: {exc.strerror}")
+        return 2
+
+    # Imported here so `eventyard --help` and other commands do not pay for faust.
+    import faust
+
+    from eventyard.runtime.app import build_app, temp_datadir
+    from eventyard.runtime.pipeline import Pipeline
+    from eventyard.runtime.policy_holder import PolicyHolder
+    from eventyard.telemetry import Telemetry
+
+    telemetry = Telemetry()
+    telemetry.set_policy_version(policy.version)
+    pipeline = Pipeline(settings, telemetry, PolicyHolder(policy))
+    datadir = temp_datadir()
+    app = build_app(settings, telemetry, pipeline, datadir)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    finally:
+        shutil.rmtree(datadir, ignore_errors=True)
+    return 0
