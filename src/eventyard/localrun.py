@@ -104,15 +104,18 @@ class TopicReader:
     position >= highwater for every partition, after at least one fetch.
     """
 
-    def __init__(self, settings: Settings, topics: list[str]) -> None:
+    def __init__(
+        self, settings: Settings, topics: list[str], *, read_committed: bool = False
+    ) -> None:
         self.settings = settings
+        self.read_committed = read_committed
         self.topics = topics
         self.records: dict[str, list[Record]] = {t: [] for t in topics}
         self._consumer: AIOKafkaConsumer | None = None
         self._tps: list[TopicPartition] = []
 
     async def __aenter__(self) -> TopicReader:
-        c = kafka.plain_consumer(self.settings, "it-reader")
+        c = kafka.plain_consumer(self.settings, "it-reader", read_committed=self.read_committed)
         await c.start()
         # Every test topic is created by the worker with settings.partitions partitions.
         tps = [TopicPartition(t, p) for t in self.topics for p in range(self.settings.partitions)]

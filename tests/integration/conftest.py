@@ -7,26 +7,17 @@ is started for the session (eventyard.broker.LocalBroker).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeAlias
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import ConsumerRecord
 
 from eventyard.broker import LocalBroker, free_port
-from eventyard.runtime import kafka
+from eventyard.localrun import Record, TopicReader, WorkerProcess, headers_of, metric_sum
 from eventyard.runtime.send import send_records
 from eventyard.runtime.settings import Settings
 
@@ -35,7 +26,8 @@ POLICY = REPO / "config" / "routing.yaml"
 EXTERNAL_BOOTSTRAP = os.environ.get("EVENTYARD_BOOTSTRAP_SERVERS")
 PARTITIONS = 4
 
-Record: TypeAlias = ConsumerRecord[bytes, bytes]
+# Re-exported for the test modules.
+__all__ = ["Record", "TopicReader", "WorkerProcess", "headers_of", "metric_sum"]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -55,76 +47,6 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     broker = LocalBroker(log_path=tmp_path_factory.mktemp("tansu") / "broker.log")
     with broker:
         yield broker.bootstrap
-
-
-# --- workers as subprocesses -------------------------------------------------------------
-
-
-@dataclass
-class WorkerProcess:
-    name: str
-    env: dict[str, str]
-    log_path: Path
-    metrics_port: int
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> WorkerProcess:
-        env = {**os.environ, **self.env, "EVENTYARD_METRICS_PORT": str(self.metrics_port)}
-        with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "eventyard.cli", "worker"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-            )
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def wait_assigned(self, timeout: float = 30.0) -> None:
-        """Until the worker logs a non-empty assignment (group joined, state restored)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise AssertionError(f"worker {self.name} exited:\n{self.log()[-3000:]}")
-            if "dedup restore:" in self.log():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"worker {self.name} got no assignment:\n{self.log()[-3000:]}")
-
-    def metrics(self) -> dict[str, float]:
-        """Prometheus text → {'name{labels}': value} (samples only)."""
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            text = response.read().decode()
-        out: dict[str, float] = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, _, value = line.rpartition(" ")
-                out[name] = float(value)
-        return out
-
-    def terminate(self, timeout: float = 30.0) -> int:
-        """SIGTERM (graceful) and wait for the exit code."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-
-def metric_sum(metrics: dict[str, float], name: str) -> float:
-    return sum(v for k, v in metrics.items() if k == name or k.startswith(name + "{"))
 
 
 # --- a per-test namespace --------------------------------------------------------------
@@ -148,7 +70,7 @@ class Yard:
 
     def worker(self, name: str | None = None) -> WorkerProcess:
         name = name or f"w{len(self.workers)}"
-        w = WorkerProcess(name, self.env, self.tmp / f"worker-{name}.log", free_port())
+        w = WorkerProcess(name, self.env, self.tmp / f"worker-{name}.log", free_port(), cwd=REPO)
         self.workers.append(w.start())
         return w
 
@@ -184,74 +106,3 @@ def yard(bootstrap: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
         w.kill()
         if failed:
             print(f"\n===== worker {w.name} log ({w.log_path}) =====\n{w.log()[-6000:]}")
-
-
-# --- reading topics back -----------------------------------------------------------------
-
-
-class TopicReader:
-    """Reads topics from the beginning, incrementally, up to the fetch high watermark.
-
-    Never end_offsets(): it is wrong on Tansu (broker.md §3). Caught up means
-    position >= highwater for every partition, after at least one fetch.
-    """
-
-    def __init__(
-        self, settings: Settings, topics: list[str], *, read_committed: bool = False
-    ) -> None:
-        self.settings = settings
-        self.read_committed = read_committed
-        self.topics = topics
-        self.records: dict[str, list[Record]] = {t: [] for t in topics}
-        self._consumer: AIOKafkaConsumer | None = None
-        self._tps: list[TopicPartition] = []
-
-    async def __aenter__(self) -> TopicReader:
-        c = kafka.plain_consumer(self.settings, "it-reader", read_committed=self.read_committed)
-        await c.start()
-        # Every test topic is created by the worker with settings.partitions partitions.
-        tps = [TopicPartition(t, p) for t in self.topics for p in range(self.settings.partitions)]
-        c.assign(tps)
-        await c.seek_to_beginning(*tps)
-        self._consumer, self._tps = c, tps
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
-
-    async def drain(self, timeout: float = 30.0) -> dict[str, list[Record]]:
-        c = self._consumer
-        assert c is not None
-        pending = set(self._tps)
-        fetched_once = False
-        deadline = time.monotonic() + timeout
-        while pending or not fetched_once:
-            batch = await c.getmany(timeout_ms=200, max_records=50_000)
-            fetched_once = True
-            for tp, recs in batch.items():
-                self.records[tp.topic].extend(recs)
-            for tp in list(pending):
-                high = c.highwater(tp)
-                if high is not None and await c.position(tp) >= high:
-                    pending.discard(tp)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"not caught up on {pending}")
-        return self.records
-
-    async def wait_for(
-        self, done: Callable[[dict[str, list[Record]]], bool], timeout: float = 60.0
-    ) -> dict[str, list[Record]]:
-        deadline = time.monotonic() + timeout
-        while True:
-            records = await self.drain()
-            if done(records):
-                return records
-            if time.monotonic() > deadline:
-                raise TimeoutError("condition not met; counts: "
-                                   + str({t: len(r) for t, r in records.items()}))
-            await asyncio.sleep(0.3)
-
-
-def headers_of(rec: Record) -> dict[str, bytes]:
-    return dict(rec.headers)
