@@ -9,6 +9,7 @@ over a realistic mix (all stages, ~5% invalid, ~5% duplicates, PII on most event
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import statistics
 import sys
@@ -37,7 +38,9 @@ def _time(fn: Callable[[bytes], Any], values: list[bytes], repeats: int) -> floa
     return statistics.median(runs)
 
 
-def measure(n: int = 20_000, repeats: int = 5, policy_path: str = "config/routing.yaml") -> dict[str, float]:
+def measure(
+    n: int = 20_000, repeats: int = 5, policy_path: str = "config/routing.yaml"
+) -> dict[str, float]:
     now = int(time.time() * 1000)
     policy = load_policy(policy_path)
     values = [r.value for r in generate(n, now_ms=now)]
@@ -45,10 +48,8 @@ def measure(n: int = 20_000, repeats: int = 5, policy_path: str = "config/routin
         process(v, now, policy, now)
 
     def floor(v: bytes) -> None:
-        try:
+        with contextlib.suppress(orjson.JSONDecodeError):
             orjson.loads(v)
-        except orjson.JSONDecodeError:
-            pass
 
     floor_s = _time(floor, values, repeats)
     validate_s = _time(lambda v: decode(v, now, now), values, repeats)

@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -21,11 +22,12 @@ from aiokafka.structs import ConsumerRecord
 from eventyard.runtime import kafka
 from eventyard.runtime.settings import Settings
 
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 def settings_from_env(env: dict[str, str]) -> Settings:
-    return Settings(**{k.removeprefix("EVENTYARD_").lower(): v for k, v in env.items()})
+    fields: dict[str, Any] = {k.removeprefix("EVENTYARD_").lower(): v for k, v in env.items()}
+    return Settings(**fields)
 
 
 @dataclass

@@ -27,7 +27,7 @@ _BY_STAGE: dict[str, list[str]] = {}
 for _name, _ev in TAXONOMY.items():
     _BY_STAGE.setdefault(_ev.stage, []).append(_name)
 
-_FIRST = ["Ada", "Grace", "Linus", "Margaret", "Alan", "Barbara", "Ken", "Frances", "Dennis", "Radia"]
+_FIRST = ["Ada", "Grace", "Linus", "Margaret", "Alan", "Barbara", "Ken", "Frances", "Radia"]
 _LAST = ["Lovelace", "Hopper", "Torvalds", "Hamilton", "Turing", "Liskov", "Thompson", "O'Brien"]
 _COMPANIES = ["acme.io", "globex.com", "initech.dev", "umbrella.co", "hooli.com", "stark.ai"]
 _COUNTRIES = [("US", "(650) 555-{:04d}"), ("GB", "020 7946 {:04d}"), ("DE", "030 1234{:04d}")]

@@ -57,8 +57,11 @@ def _table(result: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    value = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()
-    value = value.strip()
+    if args.file == "-":
+        value = sys.stdin.buffer.read().strip()
+    else:
+        with open(args.file, "rb") as f:
+            value = f.read().strip()
     if args.now:
         try:
             now_ms = int(datetime.fromisoformat(args.now).timestamp() * 1000)

@@ -26,7 +26,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 CLICK_ID_KEYS = frozenset(
-    {"fbc", "fbp", "gclid", "gbraid", "wbraid", "li_fat_id", "ttclid", "rdt_cid", "msclkid", "twclid"}
+    {"fbc", "fbp", "gclid", "gbraid", "wbraid", "li_fat_id", "ttclid", "rdt_cid", "msclkid",
+     "twclid"}
 )
 MAX_PROPERTIES_DEPTH = 8
 # phonenumbers' region list is the maintained ISO 3166-1 alpha-2 set we need (plus "001",

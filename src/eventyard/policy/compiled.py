@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from eventyard.routing.outcome import DestinationClass
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
     """One destination's plan for one canonical event."""
 
     destination: str
-    klass: str  # ads | crm | warehouse
+    klass: DestinationClass
     platform: str
     name: str  # native name
     pii: str  # sha256 | raw | hmac | drop

@@ -12,24 +12,14 @@ from types import MappingProxyType
 
 _CUSTOM_NAME_40 = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 _GA4_RESERVED = frozenset(
-    "ad_activeview ad_click ad_exposure ad_query ad_reward adunit_exposure app_background "
-    "app_clear_data app_exception app_remove app_store_refund app_store_subscription_cancel "
-    "app_store_subscription_convert app_store_subscription_renew app_update app_upgrade "
-    "dynamic_link_app_open dynamic_link_app_update dynamic_link_first_open error "
-    "firebase_campaign first_open first_visit in_app_purchase notification_dismiss "
-    "notification_foreground notification_open notification_receive os_update session_start "
-    "session_start_with_rollout user_engagement".split()
+    ["ad_activeview", "ad_click", "ad_exposure", "ad_query", "ad_reward", "adunit_exposure", "app_background", "app_clear_data", "app_exception", "app_remove", "app_store_refund", "app_store_subscription_cancel", "app_store_subscription_convert", "app_store_subscription_renew", "app_update", "app_upgrade", "dynamic_link_app_open", "dynamic_link_app_update", "dynamic_link_first_open", "error", "firebase_campaign", "first_open", "first_visit", "in_app_purchase", "notification_dismiss", "notification_foreground", "notification_open", "notification_receive", "os_update", "session_start", "session_start_with_rollout", "user_engagement"]
 )
 _GA4_RESERVED_PREFIXES = ("_", "firebase_", "ga_", "google_")
 _LINKEDIN_TYPES = frozenset(
-    "ADD_TO_CART DOWNLOAD INSTALL KEY_PAGE_VIEW LEAD PURCHASE SIGN_UP OTHER TALENT_LEAD "
-    "JOB_APPLY SAVE START_CHECKOUT SCHEDULE VIEW_CONTENT VIEW_VIDEO ADD_BILLING_INFO "
-    "BOOK_APPOINTMENT REQUEST_QUOTE SEARCH SUBSCRIBE AD_CLICK AD_VIEW COMPLETE_SIGNUP "
-    "SUBMIT_APPLICATION PHONE_CALL INVITE LOGIN SHARE DONATE ADD_TO_LIST RATE START_TRIAL "
-    "OUTBOUND_CLICK CONTACT MARKETING_QUALIFIED_LEAD SALES_QUALIFIED_LEAD QUALIFIED_LEAD".split()
+    ["ADD_TO_CART", "DOWNLOAD", "INSTALL", "KEY_PAGE_VIEW", "LEAD", "PURCHASE", "SIGN_UP", "OTHER", "TALENT_LEAD", "JOB_APPLY", "SAVE", "START_CHECKOUT", "SCHEDULE", "VIEW_CONTENT", "VIEW_VIDEO", "ADD_BILLING_INFO", "BOOK_APPOINTMENT", "REQUEST_QUOTE", "SEARCH", "SUBSCRIBE", "AD_CLICK", "AD_VIEW", "COMPLETE_SIGNUP", "SUBMIT_APPLICATION", "PHONE_CALL", "INVITE", "LOGIN", "SHARE", "DONATE", "ADD_TO_LIST", "RATE", "START_TRIAL", "OUTBOUND_CLICK", "CONTACT", "MARKETING_QUALIFIED_LEAD", "SALES_QUALIFIED_LEAD", "QUALIFIED_LEAD"]
 )
 _REDDIT_TYPES = frozenset(
-    "PAGE_VISIT VIEW_CONTENT SEARCH ADD_TO_CART ADD_TO_WISHLIST PURCHASE LEAD SIGN_UP".split()
+    ["PAGE_VISIT", "VIEW_CONTENT", "SEARCH", "ADD_TO_CART", "ADD_TO_WISHLIST", "PURCHASE", "LEAD", "SIGN_UP"]
 )
 _HUBSPOT = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 _SALESFORCE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,254}$")

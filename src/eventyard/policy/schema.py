@@ -88,5 +88,5 @@ class PolicyFile(BaseModel):
     )
 
     version: Literal[1]
-    defaults: Defaults = Field(default_factory=Defaults)  # type: ignore[arg-type]
+    defaults: Defaults = Field(default_factory=Defaults)
     destinations: dict[DestinationName, Destination] = Field(min_length=1)

@@ -6,11 +6,11 @@ module only checks consent and age, builds one dict per destination and encodes 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -68,7 +68,7 @@ def _user_block(route: Route, event: RawEvent, fields: dict[str, str], policy: C
         return {**ids, **contact, **org}
     if route.pii == "drop":
         return {**ids, **org}
-    mode = "hmac" if route.pii == "hmac" else "sha256"
+    mode: Literal["sha256", "hmac"] = "hmac" if route.pii == "hmac" else "sha256"
     hashed = pii.hash_user_generic(contact, mode=mode, key=policy.hmac_key, country=event.country)
     return {**ids, **hashed, **org}
 
@@ -155,13 +155,12 @@ def route_event(
             "user": _user_block(route, event, fields, policy, ads),
             "context": _context(route, event),
         }
-        if route.klass == "warehouse":
-            if routed_to is None:
-                routed_to = b',"routedTo":' + orjson.dumps({
-                    **{r.destination: {"status": "sent", "name": r.name or event.event}
-                       for r in sending if r.klass != "warehouse"},
-                    **{d: {"status": "skipped", "reason": why} for d, why in skipped.items()},
-                })
+        if route.klass == "warehouse" and routed_to is None:
+            routed_to = b',"routedTo":' + orjson.dumps({
+                **{r.destination: {"status": "sent", "name": r.name or event.event}
+                   for r in sending if r.klass != "warehouse"},
+                **{d: {"status": "skipped", "reason": why} for d, why in skipped.items()},
+            })
         if event.properties is None or route.properties == "none":
             props = b""
         elif route.properties == "all":
