@@ -19,6 +19,7 @@ from faust.app.base import BootStrategy
 
 from eventyard.runtime import http
 from eventyard.runtime.pipeline import Pipeline
+from eventyard.runtime.policy_watch import PolicyWatcher
 from eventyard.runtime.settings import Settings
 from eventyard.runtime.topics import ensure_topics
 from eventyard.telemetry import Telemetry
@@ -41,8 +42,9 @@ class WorkerApp(faust.App):
 class RouterService(mode.Service):
     """Creates topics, starts the pipeline's clients, runs its loop, and stops it cleanly."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, watcher: PolicyWatcher) -> None:
         self.pipeline = pipeline
+        self.watcher = watcher
         super().__init__()
 
     async def on_start(self) -> None:
@@ -61,6 +63,11 @@ class RouterService(mode.Service):
     async def _route(self) -> None:
         await self.pipeline.run()
 
+    @mode.Service.task
+    async def _watch_policy(self) -> None:
+        # Reloads compile off the event loop and swap the PolicyHolder between batches.
+        await self.watcher.run()
+
     async def on_stop(self) -> None:
         # SIGTERM: stop fetching, let the in-flight batch publish and commit, then close.
         self.pipeline.request_stop()
@@ -74,7 +81,11 @@ class RouterService(mode.Service):
 
 
 def build_app(
-    settings: Settings, telemetry: Telemetry, pipeline: Pipeline, datadir: Path
+    settings: Settings,
+    telemetry: Telemetry,
+    pipeline: Pipeline,
+    watcher: PolicyWatcher,
+    datadir: Path,
 ) -> faust.App:
     app = WorkerApp(
         f"{settings.group_id}-app",  # distinct from the pipeline's group in any case
@@ -90,9 +101,11 @@ def build_app(
     )
     http.register(
         app, telemetry,
-        lambda: http.loop_health(lambda: pipeline.running, lambda: pipeline.last_progress),
+        lambda: http.loop_health(
+            lambda: pipeline.running, lambda: pipeline.last_progress, watcher.status
+        ),
     )
-    app.add_dependency(RouterService(pipeline))
+    app.add_dependency(RouterService(pipeline, watcher))
     return app
 
 

@@ -31,11 +31,17 @@ def register(app: faust.App, telemetry: Telemetry, health: Callable[[], tuple[bo
 
 
 def loop_health(
-    running: Callable[[], bool], last_progress: Callable[[], float]
+    running: Callable[[], bool],
+    last_progress: Callable[[], float],
+    policy_status: Callable[[], str] = lambda: "",
 ) -> tuple[bool, str]:
+    # A stale policy is reported but stays healthy (200): restarting the worker would not
+    # fix the file, and a restart with a bad file on disk cannot start at all.
+    policy = policy_status()
+    suffix = f"\n{policy}" if policy else ""
     if not running():
-        return False, "starting or stopping"
+        return False, "starting or stopping" + suffix
     idle = time.monotonic() - last_progress()
     if idle > STALL_AFTER_S:
-        return False, f"routing loop stalled for {idle:.0f}s"
-    return True, "ok"
+        return False, f"routing loop stalled for {idle:.0f}s" + suffix
+    return True, "ok" + suffix

@@ -48,13 +48,17 @@ def run(args: argparse.Namespace) -> int:
     from eventyard.runtime.app import build_app, temp_datadir
     from eventyard.runtime.pipeline import Pipeline
     from eventyard.runtime.policy_holder import PolicyHolder
+    from eventyard.runtime.policy_watch import PolicyWatcher
     from eventyard.telemetry import Telemetry
 
     telemetry = Telemetry()
     telemetry.set_policy_version(policy.version)
-    pipeline = Pipeline(settings, telemetry, PolicyHolder(policy))
+    holder = PolicyHolder(policy)
+    # The watcher uses load_policy too: a file that passes check-policy is a file it applies.
+    watcher = PolicyWatcher(settings.policy_path, holder, telemetry)
+    pipeline = Pipeline(settings, telemetry, holder)
     datadir = temp_datadir()
-    app = build_app(settings, telemetry, pipeline, datadir)
+    app = build_app(settings, telemetry, pipeline, watcher, datadir)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     try:
         worker.execute_from_commandline()
