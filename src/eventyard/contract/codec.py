@@ -132,12 +132,13 @@ def decode(
                 f"event: '{event.event}' is not canonical; did you mean '{meant}'?",
             )
     else:
-        for required in canonical.requires:
-            if getattr(event, required) is None:
-                return DeadLetter(
-                    f"taxonomy.{required}.missing",
-                    f"{required}: required for {canonical.name} events",
-                )
+        missing = [f for f in canonical.requires if getattr(event, f) is None]
+        if missing:
+            return DeadLetter(
+                "taxonomy.value.missing" if "value" in missing else "contract.currency.missing",
+                f"{missing[0]}: required for {canonical.name} events"
+                + (f" (and {', '.join(missing[1:])})" if len(missing) > 1 else ""),
+            )
     event_time_ms = _to_ms(event.timestamp, record_ts_ms)
     if event_time_ms > now_ms + FUTURE_TOLERANCE_MS:
         return DeadLetter(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import phonenumbers
@@ -89,8 +89,10 @@ def _timestamp(v: str | int) -> str | int:
         if not _RFC3339.match(v):
             raise _invalid("format", "must be RFC 3339 with an offset, or epoch milliseconds")
         try:
-            datetime.fromisoformat(v)
-        except ValueError:
+            # .timestamp() too: a valid-looking time can fall outside what the router can
+            # represent ("0001-01-01T00:00:00+01:00" is before year 1 in UTC).
+            datetime.fromtimestamp(datetime.fromisoformat(v).timestamp(), UTC)
+        except (ValueError, OverflowError, OSError):
             raise _invalid("format", "is not a real date and time") from None
     elif v < 0:
         raise _invalid("format", "epoch milliseconds must not be negative")

@@ -49,5 +49,13 @@ class CompiledPolicy:
             f"policy {self.version}: {len(self.destinations)} destinations "
             f"({', '.join(self.destinations)}), {routed} routes over {len(self.routes)} "
             f"canonical events, custom events -> {self.custom_events}, "
-            f"dedup window {self.dedup_window_ms // 3_600_000}h"
+            f"dedup window {_duration(self.dedup_window_ms)}"
         )
+
+
+def _duration(ms: int) -> str:
+    # Hours before days: ops think of dedup windows as 24h/48h, as the ad platforms state them.
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"

@@ -66,10 +66,24 @@ def _structural(exc: ValidationError, smap: SourceMap) -> list[PolicyProblem]:
     problems = []
     for err in exc.errors(include_url=False):
         # Drop pydantic's union-branch markers so the path is the one in the file.
-        path = tuple(p for p in err["loc"] if not str(p).startswith(("function-", "literal[")))
+        path = tuple(p for p in err["loc"] if not _union_tag(p))
+        if err["type"] == "literal_error" and any(
+            other is not err and _under(path, other["loc"]) for other in exc.errors()
+        ):
+            continue  # the other branch of a union failed deeper: that error is the real one
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         problems.append(smap.problem(path, msg))
     return problems
+
+
+def _union_tag(part: object) -> bool:
+    # pydantic names union branches in error paths ("literal['all']", "dict[str,str]").
+    return isinstance(part, str) and part.startswith(("function-", "literal[", "dict[", "list["))
+
+
+def _under(prefix: tuple[object, ...], loc: tuple[object, ...]) -> bool:
+    path = tuple(p for p in loc if not _union_tag(p))
+    return len(path) > len(prefix) and path[: len(prefix)] == prefix
 
 
 def _valid_destinations(raw: object) -> dict[str, Destination]:
@@ -80,13 +94,16 @@ def _valid_destinations(raw: object) -> dict[str, Destination]:
     for name, spec in raw.items():
         if not isinstance(spec, dict):
             continue
-        try:
-            # Unknown keys are already reported; lint the rest of the destination anyway.
-            valid[str(name)] = Destination.model_validate(
-                {k: v for k, v in spec.items() if k in known}
-            )
-        except ValidationError:
-            continue
+        # Problems in it are already reported; lint the rest of the destination anyway, so
+        # a bad max_age does not hide a bad native name. Drop what failed and retry once.
+        kept = {k: v for k, v in spec.items() if k in known}
+        for _ in range(2):
+            try:
+                valid[str(name)] = Destination.model_validate(kept)
+                break
+            except ValidationError as exc:
+                bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+                kept = {k: v for k, v in kept.items() if k not in bad}
     return valid
 
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import orjson
 from pydantic import (
@@ -60,7 +60,7 @@ __all__ = [
 # The router's skip reasons; telemetry.SKIP_REASONS lists the same set (a test checks
 # they agree) but lives outside the pure core, so it cannot be imported here.
 SkipReason = Literal["not_in_policy", "excluded", "no_consent", "too_old", "custom_event"]
-SKIP_REASONS: tuple[str, ...] = SkipReason.__args__  # type: ignore[attr-defined]
+SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
 # Cases without `now` and without an event timestamp run at a fixed time, so a suite
 # gives the same answer on every machine and every day.
 DEFAULT_NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -145,7 +145,7 @@ def route_event(
     props_all = (
         b',"properties":' + orjson.dumps(event.properties) if event.properties is not None else b""
     )
-    routed_to: bytes | None = None
+    routed_to = b""
     records: list[OutputRecord] = []
     for route in sending:
         own: dict[str, Any] = {
@@ -155,10 +155,10 @@ def route_event(
             "user": _user_block(route, event, fields, policy, ads),
             "context": _context(route, event),
         }
-        if route.klass == "warehouse" and routed_to is None:
+        if route.klass == "warehouse":
             routed_to = b',"routedTo":' + orjson.dumps({
                 **{r.destination: {"status": "sent", "name": r.name or event.event}
-                   for r in sending if r.klass != "warehouse"},
+                   for r in sending if r is not route},
                 **{d: {"status": "skipped", "reason": why} for d, why in skipped.items()},
             })
         if event.properties is None or route.properties == "none":
@@ -170,7 +170,7 @@ def route_event(
             props = b',"properties":' + orjson.dumps(allowed)
         value = b"".join((
             orjson.dumps(own)[:-1], props,
-            routed_to if route.klass == "warehouse" and routed_to else b"", b",", shared,
+            routed_to if route.klass == "warehouse" else b"", b",", shared,
         ))
         records.append(OutputRecord(route.klass, route.destination, key, value))
     return Routed(

@@ -1,0 +1,216 @@
+"""`eventyard check-policy` and `eventyard explain`, run in-process (plus one real entry
+point): exit codes, output shapes, and that explain uses the hot-path code."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from eventyard.cli import main
+from eventyard.policy import load_policy
+
+REPO = Path(__file__).resolve().parents[2]
+POLICY = str(REPO / "config" / "routing.yaml")
+PROBLEM_LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): (?P<path>[^\s:]+): (?P<msg>.+)$")
+
+SIGNUP = {"event": "SignUp", "eventId": "evt-cli-1", "userId": "user-7f3a",
+          "email": "Jane.Doe@Example.com", "timestamp": "2025-01-01T00:00:00Z"}
+
+BAD_POLICY = """\
+version: 1
+destinations:
+  meta:
+    class: ads
+    pii: raw
+    events:
+      SignUpp: CompleteRegistration
+  google:
+    class: ads
+    pii: sha256
+    events:
+      PageView: first_visit
+  lake:
+    class: warehouse
+    pii: raw
+    events: all
+"""
+
+
+@pytest.fixture
+def event_file(tmp_path: Path) -> Any:
+    def write(event: dict[str, Any] | bytes, name: str = "event.json") -> str:
+        path = tmp_path / name
+        path.write_bytes(event if isinstance(event, bytes) else orjson.dumps(event) + b"\n")
+        return str(path)
+
+    return write
+
+
+def explain_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    assert main(["explain", "--policy", POLICY, "--json", *args]) == 0
+    out = capsys.readouterr().out
+    result: dict[str, Any] = orjson.loads(out)
+    return result
+
+
+# ------------------------------------------------------------------ check-policy
+
+
+def test_check_policy_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-policy", POLICY]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == 1 and captured.err == ""
+    version = load_policy(POLICY).version
+    assert lines[0].startswith(f"{POLICY}: ok, policy {version}: 8 destinations")
+    assert "215 routes" in lines[0]
+
+
+def test_check_policy_reports_every_problem(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(BAD_POLICY)
+    assert main(["check-policy", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    *problems, total = captured.err.splitlines()
+    assert total == f"{path}: {len(problems)} problem(s)"
+    parsed = [PROBLEM_LINE.match(line) for line in problems]
+    assert all(parsed), problems
+    found = {(int(m["line"]), m["path"]) for m in parsed if m}
+    assert all(m["file"] == str(path) for m in parsed if m)
+    assert found == {
+        (5, "destinations.meta.pii"),
+        (7, "destinations.meta.events.SignUpp"),
+        (12, "destinations.google.events.PageView"),
+        (13, "destinations.lake"),
+    }
+    assert any("did you mean SignUp?" in line for line in problems)
+
+
+def test_check_policy_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope.yaml"
+    assert main(["check-policy", str(missing)]) == 1
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith(f"{missing}:1: <root>: cannot read the file")
+
+
+def test_check_policy_through_the_installed_entry_point() -> None:
+    exe = Path(sys.executable).with_name("eventyard")
+    if not exe.exists():
+        pytest.skip("eventyard console script not installed next to this interpreter")
+    proc = subprocess.run([str(exe), "check-policy", POLICY], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("\n") == 1 and ": ok, policy " in proc.stdout
+
+
+# ------------------------------------------------------------------ explain
+
+
+def test_explain_json_routed(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    result = explain_json(capsys, "--now", "2025-01-01T12:00:00+00:00", event_file(SIGNUP))
+    assert set(result) == {"outcome", "policyVersion", "records", "skipped"}
+    assert result["outcome"] == "routed"
+    assert result["policyVersion"] == load_policy(POLICY).version
+    assert result["skipped"] == {}
+    by_dest = {r["destination"]: r for r in result["records"]}
+    assert set(by_dest) == {"meta", "google", "linkedin", "tiktok", "reddit", "hubspot",
+                            "salesforce", "warehouse"}
+    meta = by_dest["meta"]
+    assert meta["name"] == "CompleteRegistration"
+    assert meta["user"]["email"] == hashlib.sha256(b"jane.doe@example.com").hexdigest()
+    assert "Jane.Doe" not in orjson.dumps(meta).decode()
+    wh = by_dest["warehouse"]
+    assert wh["name"] == "SignUp"
+    assert wh["routedTo"]["meta"] == {"status": "sent", "name": "CompleteRegistration"}
+    assert set(wh["routedTo"]) == set(by_dest) - {"warehouse"}
+    assert wh["receivedAt"] == "2025-01-01T12:00:00.000Z"  # --now stands in for the record
+
+
+def test_explain_reads_stdin(monkeypatch: pytest.MonkeyPatch,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    data = b"  " + orjson.dumps(SIGNUP) + b"\n\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    result = explain_json(capsys, "--now", "2025-01-01T12:00:00+00:00")
+    assert result["outcome"] == "routed"
+
+
+def test_explain_json_dead_letter(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = {**SIGNUP, "email": "not-an-email@@x"}
+    result = explain_json(capsys, event_file(broken))
+    assert result == {
+        "outcome": "dead_letter",
+        "reason": "contract.email.invalid",
+        "detail": result["detail"],
+    }
+    assert result["detail"].startswith("email:")
+    assert "not-an-email@@x" not in result["detail"]
+
+
+def test_explain_json_invalid_json(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    result = explain_json(capsys, event_file(b'{"event": "SignUp",'))
+    assert (result["outcome"], result["reason"]) == ("dead_letter", "decode.invalid_json")
+
+
+@pytest.mark.parametrize(
+    ("now", "too_old"),
+    [("2025-01-02T00:00:00+00:00", set()),
+     ("2025-01-05T00:00:00+00:00", {"google"}),
+     ("2025-01-09T00:00:00+00:00", {"google", "meta", "tiktok", "reddit"}),
+     ("2025-04-15T00:00:00+00:00", {"google", "meta", "tiktok", "reddit", "linkedin"})],
+)
+def test_explain_now_changes_too_old(event_file: Any, capsys: pytest.CaptureFixture[str],
+                                     now: str, too_old: set[str]) -> None:
+    result = explain_json(capsys, "--now", now, event_file(SIGNUP))
+    assert result["skipped"] == dict.fromkeys(too_old, "too_old")
+    sent = {r["destination"] for r in result["records"]}
+    assert not sent & too_old and {"hubspot", "salesforce", "warehouse"} <= sent
+
+
+def test_explain_future_event_relative_to_now(event_file: Any,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    result = explain_json(capsys, "--now", "2024-12-31T00:00:00+00:00", event_file(SIGNUP))
+    assert result["reason"] == "timestamp.future"
+
+
+def test_explain_table(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["explain", "--policy", POLICY, "--now", "2025-01-05T00:00:00+00:00",
+                 event_file(SIGNUP)])
+    assert code == 0
+    out = capsys.readouterr().out
+    for dest in ("meta", "google", "linkedin", "tiktok", "reddit", "hubspot", "salesforce",
+                 "warehouse"):
+        assert dest in out
+    assert "SIGN_UP" in out and "sign_up" in out
+    assert "too_old" in out  # google is skipped at that time
+    assert "@" not in out
+
+
+def test_explain_table_dead_letter(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "--policy", POLICY, event_file({"event": "SignUp"})]) == 0
+    out = capsys.readouterr().out
+    assert "dead letter" in out and "contract.eventId.missing" in out
+
+
+def test_explain_bad_now(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "--policy", POLICY, "--now", "yesterday", event_file(SIGNUP)]) == 2
+    assert "--now" in capsys.readouterr().err
+
+
+def test_explain_bad_policy(tmp_path: Path, event_file: Any,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BAD_POLICY)
+    assert main(["explain", "--policy", str(path), "--json", event_file(SIGNUP)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert all(PROBLEM_LINE.match(line) for line in captured.err.splitlines())
