@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from eventyard.runtime.policy_watch import PolicyWatcher
     from eventyard.telemetry import Telemetry
 
+    # watchfiles logs every filesystem event at INFO; the watcher logs what matters itself.
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
     telemetry = Telemetry()
     telemetry.set_policy_version(policy.version)
     holder = PolicyHolder(policy)
