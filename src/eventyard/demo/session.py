@@ -1,0 +1,403 @@
+"""One demo run: broker, worker, paced traffic, topic reader and metrics scraper.
+
+Order matters and is the point of this module:
+- children are spawned with SIGINT blocked, so a Ctrl-C in the terminal reaches only the
+  demo (the terminal signals the whole foreground process group); the demo then stops
+  producing, lets the worker finish, SIGTERMs it (it commits), reads the topics to the end
+  and only then stops the broker. A second Ctrl-C skips the wait.
+- traffic starts only once the worker holds its partitions, so the first events do not sit
+  through a group join and the latency figures mean something.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eventyard.broker import LocalBroker, free_port
+from eventyard.demo.funnel import Funnel, FunnelStats
+from eventyard.demo.tally import Check, Rate, Tally, WorkerMetrics, reconcile
+from eventyard.errors import BrokerError
+from eventyard.localrun import Record, TopicReader, WorkerProcess
+from eventyard.runtime import kafka
+from eventyard.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.1  # produce in 100 ms slices: steady to the eye, and few tiny batches (broker.md §2)
+SCRAPE_S = 0.5
+READY_TIMEOUT_S = 90.0
+SETTLE_TIMEOUT_S = 60.0
+WORKER_STOP_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    events: int | None  # None: until --duration or Ctrl-C
+    duration: float | None
+    rate: float
+    seed: int
+    policy: Path
+    bootstrap: str | None  # None: start a local Tansu broker
+    workdir: Path | None = None
+
+
+@dataclass
+class DemoState:
+    """Everything the view and the summary show; the session mutates it, nothing else."""
+
+    opts: DemoOptions
+    run_id: str
+    workdir: Path
+    tally: Tally
+    funnel: FunnelStats
+    phase: str = "starting"
+    bootstrap: str = ""
+    own_broker: bool = True
+    metrics_url: str = ""
+    worker_pid: int | None = None
+    policy_version: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    producing_since: float | None = None
+    elapsed: float = 0.0  # producing → done, for the summary
+    produced: int = 0  # acknowledged by the broker
+    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
+    rate_in: Rate = field(default_factory=Rate)
+    rate_out: Rate = field(default_factory=Rate)
+    rate_dest: dict[str, Rate] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)  # role → topic name
+    interrupted: bool = False
+    aborted: bool = False  # a second Ctrl-C: stopped without draining, totals unreconciled
+    checks: list[Check] = field(default_factory=list)
+    error: str | None = None
+    worker_log_tail: str | None = None
+
+    def update_rates(self) -> None:
+        now = time.monotonic()
+        self.rate_in.update(now, self.metrics.consumed)
+        self.rate_out.update(now, self.tally.output_records)
+        for dest, n in self.tally.destinations.items():
+            self.rate_dest.setdefault(dest, Rate()).update(now, n)
+
+
+@contextlib.contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """Children inherit the signal mask across exec: spawned inside this block they never
+    see the terminal's Ctrl-C, and are stopped by PID instead, in the right order."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class WorkerDied(RuntimeError):
+    pass
+
+
+class DemoSession:
+    def __init__(self, opts: DemoOptions, policy_version: str | None = None) -> None:
+        self.opts = opts
+        workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="eventyard-demo-"))
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.run_id = uuid.uuid4().hex[:6]
+        self.funnel = Funnel(seed=opts.seed, run_id=self.run_id)
+        self.state = DemoState(opts, self.run_id, workdir, Tally({}), self.funnel.stats,
+                               policy_version=policy_version)
+        self.broker: LocalBroker | None = None
+        self.worker: WorkerProcess | None = None
+        self.settings: Settings | None = None
+        self._stop = asyncio.Event()  # first Ctrl-C / SIGTERM / --duration: wind down
+        self._abort = asyncio.Event()  # second Ctrl-C: skip the waiting
+        self._reading = True
+
+    # --- entry -----------------------------------------------------------------------
+
+    async def run(self, render: Callable[[DemoState], None], refresh_s: float) -> DemoState:
+        """Run to the end; `render` is called every `refresh_s` with the state."""
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self._on_signal)
+        loop.add_signal_handler(signal.SIGTERM, self._on_signal)
+        renderer = asyncio.create_task(self._render_loop(render, refresh_s))
+        try:
+            await self._run()
+        except WorkerDied as exc:
+            self.state.error = str(exc)
+        except (BrokerError, OSError, TimeoutError) as exc:
+            self.state.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._stop.set()
+            self._mark_elapsed()
+            self.state.phase = "stopping"
+            await self._shutdown()
+            renderer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renderer
+            loop.remove_signal_handler(signal.SIGINT)
+            loop.remove_signal_handler(signal.SIGTERM)
+            self.state.phase = "done"
+        return self.state
+
+    def _mark_elapsed(self) -> None:
+        if not self.state.elapsed:
+            self.state.elapsed = time.monotonic() - (self.state.producing_since
+                                                     or self.state.started)
+
+    def _on_signal(self) -> None:
+        if self._stop.is_set():
+            self._abort.set()
+            self.state.aborted = True
+        self.state.interrupted = True
+        self._stop.set()
+
+    # --- the run ---------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        st, opts = self.state, self.opts
+        if opts.bootstrap is None:
+            st.phase = "starting broker"
+            self.broker = LocalBroker(log_path=st.workdir / "broker.log")
+            with sigint_blocked():
+                self.broker.start()
+            st.bootstrap, st.own_broker = self.broker.bootstrap, True
+        else:
+            st.bootstrap, st.own_broker = opts.bootstrap, False
+        self.settings = s = Settings(  # other EVENTYARD_* (topics, partitions) from the env
+            bootstrap_servers=st.bootstrap, policy_path=opts.policy
+        )
+        st.topics = {"raw": s.topic_raw, "ads": s.topic_ads, "crm": s.topic_crm,
+                     "warehouse": s.topic_warehouse, "dlq": s.topic_dlq}
+        st.tally = Tally({t: role for role, t in st.topics.items()}, since_ms=_now_ms())
+
+        st.phase = "starting worker"
+        port = free_port()
+        st.metrics_url = f"http://127.0.0.1:{port}/metrics"
+        self.worker = WorkerProcess(
+            "demo",
+            {"EVENTYARD_BOOTSTRAP_SERVERS": st.bootstrap,
+             "EVENTYARD_POLICY_PATH": str(opts.policy),
+             "EVENTYARD_METRICS_HOST": "127.0.0.1",
+             "EVENTYARD_LOG_LEVEL": "INFO"},  # readiness is read from the INFO log
+            st.workdir / "worker.log",
+            port,
+        )
+        with sigint_blocked():
+            self.worker.start()
+        st.worker_pid = self.worker.pid
+        scraper = asyncio.create_task(self._scrape_loop())
+        try:
+            ready = asyncio.to_thread(self.worker.wait_assigned, READY_TIMEOUT_S)
+            if not await self._until(ready, stop_cancels=True):
+                return  # stopped while starting: nothing to summarise
+            async with TopicReader(s, list(st.topics.values())) as reader:
+                read = asyncio.create_task(self._read_loop(reader))
+                try:
+                    st.phase = "routing"
+                    st.producing_since = time.monotonic()
+                    await self._until(self._produce(s), stop_cancels=False)
+                    st.phase = "draining"
+                    await self._settle()
+                    self._mark_elapsed()  # traffic start → all routed; stopping is not routing
+                    await self._scrape()  # the last word before the worker goes away
+                    st.phase = "stopping worker"
+                    await self._stop_worker()
+                finally:
+                    self._reading = False
+                    await read
+                if st.aborted:
+                    return  # nothing was drained: the totals could not add up
+                # Everything the worker published is in now: one last read to the end.
+                self._take(await reader.drain())
+                st.checks = reconcile(
+                    st.produced, st.tally, st.metrics,
+                    sent_duplicates=sum(st.funnel.duplicates.values()),
+                    sent_malformed=sum(st.funnel.malformed.values()),
+                )
+        finally:
+            scraper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scraper
+
+    async def _until(self, aw: Awaitable[object], *, stop_cancels: bool) -> bool:
+        """Await `aw` while watching the worker; True when it completed. With
+        `stop_cancels`, a stop request abandons it (a readiness wait); otherwise `aw`
+        winds down by itself on a stop (traffic, so every record sent is counted)."""
+        task = asyncio.ensure_future(aw)
+        waits: set[asyncio.Future[Any]] = {task, asyncio.create_task(self._watch())}
+        if stop_cancels:
+            waits.add(asyncio.create_task(self._stop.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits - {task}:
+                w.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            for w in waits - {task}:  # a death the watchdog saw wins over a plain stop
+                if w.done() and not w.cancelled() and w.exception() is not None:
+                    raise w.exception()  # type: ignore[misc]
+            return False
+        exc = task.exception()
+        if isinstance(exc, AssertionError):  # wait_assigned: the worker exited or never joined
+            raise WorkerDied(str(exc).splitlines()[0])
+        if exc is not None:
+            raise exc
+        return True
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(0.3)
+            if self.worker is not None and not self.worker.alive():
+                raise WorkerDied(f"worker exited with code {_returncode(self.worker)}")
+            if self.broker is not None and not self.broker.alive():
+                raise WorkerDied("broker exited:\n" + self.broker.log_tail(1500))
+
+    # --- traffic ---------------------------------------------------------------------
+
+    async def _produce(self, s: Settings) -> None:
+        st, opts = self.state, self.opts
+        producer = kafka.producer(s)
+        await producer.start()
+        try:
+            start, sent = time.monotonic(), 0
+            in_flight: list[asyncio.Future[object]] = []
+            while True:
+                elapsed = time.monotonic() - start
+                due = int(elapsed * opts.rate)
+                if opts.events is not None:
+                    due = min(due, opts.events)
+                now_ms = _now_ms()
+                acked_before = len(in_flight)
+                for e in self.funnel.take(due - sent, now_ms):
+                    in_flight.append(await producer.send(s.topic_raw, e.value, key=e.key))
+                sent = due
+                # Last slice's deliveries: awaited here, so a broker that stops acking stalls
+                # the traffic instead of growing an unbounded buffer.
+                await asyncio.gather(*in_flight[:acked_before])
+                st.produced += acked_before
+                del in_flight[:acked_before]
+                if opts.events is not None and sent >= opts.events:
+                    break
+                if (opts.duration is not None and elapsed >= opts.duration) or self._stop.is_set():
+                    break
+                await asyncio.sleep(TICK_S)
+            await asyncio.gather(*in_flight)
+            st.produced += len(in_flight)
+        finally:
+            await producer.stop()
+
+    # --- observing -------------------------------------------------------------------
+
+    async def _read_loop(self, reader: TopicReader) -> None:
+        while self._reading:
+            try:
+                self._take(await reader.drain(timeout=5.0))
+            except TimeoutError:  # traffic outpaced one drain: keep what arrived
+                self._take(reader.records)
+            await asyncio.sleep(0.2)
+
+    def _take(self, records: dict[str, list[Record]]) -> None:
+        self.state.tally.add_all(records)
+        for recs in records.values():
+            recs.clear()  # counted: only the tally's figures are kept, for any run length
+
+    async def _scrape_loop(self) -> None:
+        while True:
+            await self._scrape()
+            await asyncio.sleep(SCRAPE_S)
+
+    async def _scrape(self) -> None:
+        worker = self.worker
+        if worker is None or not worker.alive():
+            return
+        try:
+            samples = await asyncio.to_thread(worker.metrics)
+        except OSError:
+            return  # web server not up yet, or going down
+        m = WorkerMetrics.from_samples(samples)
+        self.state.metrics = m
+        self.state.policy_version = m.policy_version or self.state.policy_version
+
+    async def _render_loop(self, render: Callable[[DemoState], None], every_s: float) -> None:
+        while True:
+            self.state.update_rates()
+            render(self.state)
+            await asyncio.sleep(every_s)
+
+    def _settled(self) -> bool:
+        st, m, t = self.state, self.state.metrics, self.state.tally
+        return (
+            m.consumed >= st.produced
+            and m.consumed == m.unique + m.dead + m.duplicates
+            and t.counts["raw"] >= st.produced
+            and t.routed_events == m.unique
+            and t.counts["dlq"] == m.dead
+            and t.destinations == m.routed
+        )
+
+    async def _settle(self) -> None:
+        """Until the worker has routed everything produced and the reader has seen it."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while not self._settled():
+            if self._abort.is_set():
+                return
+            if time.monotonic() > deadline:
+                log.warning("not settled after %.0fs", SETTLE_TIMEOUT_S)
+                return
+            if self.worker is not None and not self.worker.alive():
+                raise WorkerDied(f"worker exited with code {_returncode(self.worker)}")
+            await asyncio.sleep(0.2)
+            await self._scrape()
+
+    # --- stopping --------------------------------------------------------------------
+
+    async def _stop_worker(self) -> None:
+        worker = self.worker
+        if worker is None or not worker.alive():
+            return
+        timeout = 3.0 if self._abort.is_set() else WORKER_STOP_TIMEOUT_S
+        try:
+            code = await asyncio.to_thread(worker.terminate, timeout)
+        except subprocess.TimeoutExpired:  # its uncommitted batch would replay next run
+            worker.kill()
+            raise WorkerDied(f"worker did not stop within {timeout:.0f}s of SIGTERM") from None
+        if code != 0:
+            self.state.worker_log_tail = worker.log()[-3000:]
+            raise WorkerDied(f"worker exited with code {_returncode(worker)} on SIGTERM")
+
+    async def _shutdown(self) -> None:
+        """Whatever happened: worker first (SIGTERM, then SIGKILL), then our broker."""
+        worker = self.worker
+        if worker is not None and worker.alive():
+            try:
+                await asyncio.to_thread(worker.terminate, 3.0 if self._abort.is_set() else 10.0)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if worker is not None and self.state.error and self.state.worker_log_tail is None:
+            self.state.worker_log_tail = worker.log()[-3000:]
+        if self.broker is not None:
+            self.broker.stop()
+
+
+def _returncode(worker: WorkerProcess) -> str:
+    code = None if worker.proc is None else worker.proc.poll()
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"{code} ({signal.Signals(-code).name})"
+    return str(code)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,199 @@
+"""Rendering of the running demo: the rich live view and the plain progress line.
+
+Reads a `DemoState` and draws it; it counts nothing itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from eventyard.demo.funnel import MILESTONES
+from eventyard.demo.session import DemoState
+
+CLASS_STYLE = {"ads": "magenta", "crm": "cyan", "warehouse": "green"}
+MAX_REASONS = 6
+
+
+def n(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def ms(x: float | None) -> str:
+    return "–" if x is None else f"{x:,.0f} ms"
+
+
+def elapsed(st: DemoState) -> float:
+    return time.monotonic() - (st.producing_since or st.started)
+
+
+def live_view(st: DemoState) -> RenderableType:
+    parts: list[RenderableType] = [_header(st), _progress(st)]
+    if st.producing_since is not None:
+        parts += [_rates(st), _funnel(st), _destinations(st), _examples(st), _problems(st)]
+    parts.append(Text(_hint(st), style="dim"))
+    return Panel(Group(*parts), title="[b]eventyard demo[/b]", title_align="left",
+                 border_style="blue", padding=(0, 1))
+
+
+def _header(st: DemoState) -> Text:
+    t = Text()
+    t.append("broker ", style="dim").append(st.bootstrap or "…")
+    t.append(" (local Tansu)" if st.own_broker else " (external)", style="dim")
+    t.append("   policy ", style="dim").append(_policy(st), style="bold")
+    t.append("\nmetrics ", style="dim").append(st.metrics_url or "…", style="underline")
+    return t
+
+
+def _policy(st: DemoState) -> str:
+    version = st.policy_version or "…"
+    applied = st.metrics.reloads.get("applied", 0)
+    rejected = st.metrics.reloads.get("rejected", 0)
+    extra = []
+    if applied:
+        extra.append(f"reloaded {applied}×")
+    if rejected:
+        extra.append(f"{rejected} edit(s) rejected")
+    return version + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _progress(st: DemoState) -> RenderableType:
+    opts = st.opts
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=34)
+    grid.add_column()
+    if st.producing_since is None:
+        label = "stopped" if st.phase == "done" else st.phase + " …"
+        grid.add_row(ProgressBar(total=None, width=34), Text(label, style="yellow"))
+        return grid
+    secs = elapsed(st)
+    routed = st.metrics.consumed
+    if opts.events:
+        bar = ProgressBar(total=opts.events, completed=min(routed, opts.events), width=34)
+        label = f"{n(routed)} / {n(opts.events)} events routed · {n(st.produced)} sent"
+    elif opts.duration:
+        bar = ProgressBar(total=opts.duration, completed=min(secs, opts.duration), width=34)
+        label = f"{secs:4.0f} / {opts.duration:.0f} s · {n(routed)} events routed"
+    else:
+        bar = ProgressBar(total=None, width=34)
+        label = f"{secs:4.0f} s · {n(routed)} events routed"
+    phase = "" if st.phase == "routing" else f" · {st.phase}"
+    grid.add_row(bar, Text(label + phase))
+    return grid
+
+
+def _rates(st: DemoState) -> Text:
+    t = Text()
+    t.append("in ", style="dim").append(f"{n(st.rate_in.per_second)} ev/s", style="bold")
+    t.append("   out ", style="dim").append(f"{n(st.rate_out.per_second)} rec/s", style="bold")
+    lat = st.tally.latency
+    t.append("   latency p50 ", style="dim").append(ms(lat.quantile(0.5, recent=True)))
+    t.append(" p99 ", style="dim").append(ms(lat.quantile(0.99, recent=True)))
+    t.append(" (raw → warehouse, last 5 s)", style="dim")
+    return t
+
+
+def _funnel(st: DemoState) -> Text:
+    t = Text("funnel ", style="dim")
+    t.append(f"{n(st.funnel.visitors)} visitors")
+    for label in MILESTONES:
+        t.append(" → ", style="dim").append(f"{n(st.funnel.milestones[label])} {label}")
+    return t
+
+
+def _destinations(st: DemoState) -> Table:
+    tally = st.tally
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, expand=False)
+    table.add_column("destination")
+    table.add_column("records", justify="right")
+    table.add_column("rec/s", justify="right")
+    table.add_column("top native names", overflow="ellipsis", no_wrap=True, max_width=58)
+    order = {"ads": 0, "crm": 1, "warehouse": 2}
+    busiest = sorted(tally.destinations,
+                     key=lambda d: (order.get(tally.classes[d], 3), -tally.destinations[d]))
+    for dest in busiest:
+        klass = tally.classes[dest]
+        rate = st.rate_dest.get(dest)
+        names = [name for name, _ in tally.natives[dest].most_common(4)]
+        table.add_row(
+            Text(dest, style=CLASS_STYLE.get(klass, "")),
+            n(tally.destinations[dest]),
+            n(rate.per_second if rate else 0),
+            ", ".join(names) + (", …" if len(tally.natives[dest]) > 4 else ""),
+        )
+    if not tally.destinations:
+        table.add_row("…", "", "", "")
+    return table
+
+
+def _examples(st: DemoState) -> Text:
+    t = Text()
+    for i, (event, pairs) in enumerate(st.tally.examples(limit=2)):
+        if i:
+            t.append("\n")
+        t.append(event, style="bold").append(" → ", style="dim")
+        # The busiest ad platforms, then the CRMs: both kinds of renaming in one line.
+        kinds = [st.tally.classes.get(d) for d, _ in pairs]
+        shown = ([p for p, k in zip(pairs, kinds, strict=True) if k == "ads"][:3]
+                 + [p for p, k in zip(pairs, kinds, strict=True) if k == "crm"][:1])
+        t.append(", ".join(f"{d}:{name}" for d, name in shown))
+        if len(pairs) > len(shown):
+            t.append(", …", style="dim")
+    return t
+
+
+def _problems(st: DemoState) -> Table:
+    grid = Table.grid(padding=(0, 4))
+    grid.add_column()
+    grid.add_column()
+    dl = st.tally.dead_letters
+    left = Text()
+    left.append(f"dead letters {n(sum(dl.values()))}", style="bold red")
+    for reason, count in dl.most_common(MAX_REASONS):
+        left.append(f"\n  {reason:<27} {count:>5,}")
+    if len(dl) > MAX_REASONS:
+        left.append(f"\n  … {len(dl) - MAX_REASONS} more reasons", style="dim")
+    right = Text()
+    dup, sent = st.metrics.duplicates, st.funnel.duplicates
+    right.append(f"duplicates caught {n(dup)}", style="bold yellow")
+    right.append(f"\n  purchase server copies {sent['server_copy']:>5,}", style="dim")
+    right.append(f"\n  browser retries        {sent['retry']:>5,}", style="dim")
+    skipped = st.metrics.skipped
+    right.append("\nnot sent, by policy", style="bold")
+    for reason in ("no_consent", "too_old", "excluded", "custom_event", "not_in_policy"):
+        if skipped.get(reason):
+            right.append(f"\n  {reason:<22} {skipped[reason]:>5,}")
+    grid.add_row(left, right)
+    return grid
+
+
+def _hint(st: DemoState) -> str:
+    if st.phase == "done":
+        if st.error:
+            return "failed: see below"
+        return "finished: summary below" if st.producing_since else "stopped"
+    if st.phase not in ("routing", "draining"):
+        return f"{st.phase} …"
+    return ("try: edit config/routing.yaml (rename meta's SignUp); the worker reloads it live"
+            " · Ctrl-C stops")
+
+
+def plain_line(st: DemoState) -> str:
+    """One line of progress for logs and CI (`--no-live`)."""
+    if st.producing_since is None:
+        return f"[demo] {st.phase} …"
+    t, m = st.tally, st.metrics
+    target = f"/{n(st.opts.events)}" if st.opts.events else ""
+    return (
+        f"[demo {elapsed(st):5.1f}s] sent {n(st.produced)}{target} · in "
+        f"{n(st.rate_in.per_second)}/s · consumed {n(m.consumed)} · routed {n(t.routed_events)} "
+        f"events → ads {n(t.counts['ads'])} crm {n(t.counts['crm'])} warehouse "
+        f"{n(t.counts['warehouse'])} · dlq {n(t.counts['dlq'])} · dup {n(m.duplicates)} · "
+        f"p99 {ms(t.latency.quantile(0.99, recent=True))}"
+    )
