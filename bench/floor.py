@@ -1,0 +1,155 @@
+"""The floor: a bare aiokafka passthrough that writes what the router writes, and nothing else.
+
+    python -m bench.floor PLAN.pickle EVENTS   (EVENTYARD_* env: bootstrap, topics, group)
+
+It runs in its own process like a worker, with the worker's own client factories
+(runtime.kafka: same producer linger/batch/acks, same group consumer) and the worker's
+commit discipline: getmany(batch_max_records) → send everything → await every delivery
+future → commit. Per raw record it looks the records to send up in a plan built by the
+bench from the pure core's output for that very record (same topics, keys, value sizes
+and header bytes), so the floor moves exactly the router's byte volume with no decode,
+validation or routing. Values are shared zero-filled blobs per size: Kafka does not look
+inside them and compression is off, so the bytes on the wire match.
+
+Variants (see bench/README.md):
+- "outputs": ads/crm/warehouse/dlq records only (the router's external output).
+- "full": also the worker's internal writes, one keyed record per valid event (hop A)
+  and one dedup changelog record per routed event. The second consume of the keyed topic
+  is not reproduced: that is part of what the keyed hop costs the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import resource
+import sys
+import time
+from collections.abc import Awaitable
+from typing import TypeAlias
+
+import orjson
+from aiokafka.structs import OffsetAndMetadata, RecordMetadata
+
+from bench.workload import Workload
+from eventyard.runtime import changelog, kafka
+from eventyard.runtime.hops import (
+    H_DESTINATION,
+    H_DETAIL,
+    H_REASON,
+    H_SOURCE_KEY,
+    H_SOURCE_OFFSET,
+    H_SOURCE_PARTITION,
+    H_SOURCE_TIMESTAMP,
+    H_SOURCE_TOPIC,
+)
+from eventyard.runtime.settings import Settings
+
+Headers: TypeAlias = list[tuple[str, bytes]]
+# (topic, key, value size, headers, partition, keep the raw record's timestamp)
+Send: TypeAlias = tuple[str, bytes | None, int, Headers, int | None, bool]
+Plan: TypeAlias = dict[tuple[int, int], tuple[Send, ...]]
+
+VARIANTS = ("outputs", "full")
+
+
+def build_plan(
+    settings: Settings, work: Workload, metadata: list[RecordMetadata], variant: str
+) -> Plan:
+    """(raw partition, offset) → the records the worker sends for that raw record."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown floor variant {variant!r}")
+    full = variant == "full"
+    raw_topic = settings.topic_raw.encode()
+    changelog_size = len(changelog.encode_value(work.now_ms))
+    plan: Plan = {}
+    for rec, fate, md in zip(work.records, work.fates, metadata, strict=True):
+        source: Headers = [
+            (H_SOURCE_TOPIC, raw_topic),
+            (H_SOURCE_PARTITION, str(md.partition).encode()),
+            (H_SOURCE_OFFSET, str(md.offset).encode()),
+            (H_SOURCE_TIMESTAMP, str(md.timestamp).encode()),
+        ]
+        sends: list[Send] = []
+        if not fate.valid or fate.reason:
+            headers = [(H_REASON, fate.reason), (H_DETAIL, fate.detail), *source]
+            sends.append((settings.topic_dlq, rec.key, len(rec.value), headers, None, False))
+        if fate.valid and full:
+            keyed_headers = [*source, (H_SOURCE_KEY, rec.key)] if rec.key is not None else source
+            sends.append((settings.topic_keyed, fate.event_id, len(rec.value), keyed_headers,
+                          None, True))
+        for out in fate.outputs:
+            sends.append((settings.output_topic(out.klass), out.key, out.size,
+                          [(H_DESTINATION, out.destination)], None, False))
+        if fate.outputs and full:
+            # The worker writes the entry to the keyed partition's number; any fixed
+            # spread across partitions costs the same.
+            partition = hash(fate.event_id) % settings.partitions
+            sends.append((settings.topic_dedup, fate.event_id, changelog_size, [],
+                          partition, False))
+        plan[(md.partition, md.offset)] = tuple(sends)
+    return plan
+
+
+async def passthrough(settings: Settings, plan: Plan, events: int) -> dict[str, float]:
+    blobs: dict[int, bytes] = {}
+    producer = kafka.producer(settings)
+    consumer = kafka.group_consumer(settings)
+    await producer.start()
+    await consumer.start()
+    consumer.subscribe([settings.topic_raw])
+    consumed = sent = 0
+    first_fetch: float | None = None
+    cpu0 = time.process_time()
+    try:
+        while consumed < events:
+            batch = await consumer.getmany(timeout_ms=settings.fetch_timeout_ms,
+                                           max_records=settings.batch_max_records)
+            if not batch:
+                continue
+            if first_fetch is None:
+                first_fetch, cpu0 = time.time(), time.process_time()
+            futures: list[Awaitable[object]] = []
+            for tp, recs in batch.items():
+                for rec in recs:
+                    for topic, key, size, headers, partition, keep_ts in plan[
+                        (tp.partition, rec.offset)
+                    ]:
+                        blob = blobs.get(size)
+                        if blob is None:
+                            blob = blobs[size] = bytes(size)
+                        futures.append(await producer.send(
+                            topic, value=blob, key=key, partition=partition, headers=headers,
+                            timestamp_ms=rec.timestamp if keep_ts else None,
+                        ))
+                consumed += len(recs)
+            sent += len(futures)
+            await asyncio.gather(*futures)
+            await consumer.commit(
+                {tp: OffsetAndMetadata(recs[-1].offset + 1, "") for tp, recs in batch.items()}
+            )
+        last_commit = time.time()
+        cpu = time.process_time() - cpu0
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    assert first_fetch is not None
+    return {
+        "consumed": consumed, "sent": sent, "first_fetch": first_fetch,
+        "last_commit": last_commit, "cpu_s": cpu,
+        "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main(argv: list[str]) -> int:
+    plan_path, events = argv[0], int(argv[1])
+    settings = Settings()  # EVENTYARD_* from the environment, as a worker reads them
+    with open(plan_path, "rb") as f:
+        plan: Plan = pickle.load(f)
+    result = asyncio.run(passthrough(settings, plan, events))
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

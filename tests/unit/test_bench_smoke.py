@@ -1,0 +1,74 @@
+"""The bench's reporting without a broker: results.json keeps the keys dashboards and the
+README read, the table renders, verdicts compare the right way. No timing is asserted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench import latency
+from bench.run import table, verdicts, write_results
+
+
+def _run(eps: float) -> dict[str, Any]:
+    return {"median": eps, "min": eps * 0.9, "max": eps * 1.1, "runs": [eps],
+            "cpu_us_per_event": 100.0, "details": []}
+
+
+def sample() -> dict[str, Any]:
+    return {
+        "machine": "test box", "events": 1000, "partitions": 8, "repeats": 1,
+        "broker": "Tansu", "bench_seconds": 1.0, "quick": True,
+        "input": {"valid": 950, "duplicates": 50, "invalid": 50, "unique": 900,
+                  "ads": 1200, "crm": 900, "warehouse": 900},
+        "throughput": {
+            "floor_eps": 10_000.0, "floor_outputs_only_eps": 20_000.0, "worker_eps": 8_000.0,
+            "ratio": 0.8, "ratio_vs_outputs_only": 0.4, "two_workers_eps": 12_000.0,
+            "scaleout": 1.5,
+            "runs": {k: _run(v) for k, v in (("floor_full", 10_000.0),
+                                             ("floor_outputs", 20_000.0),
+                                             ("worker", 8_000.0), ("two_workers", 12_000.0))},
+        },
+        "latency_ms": {"offered_eps": 4000.0, "achieved_eps": 3990.0, "events": 60_000,
+                       "samples": 50_000, "p50": 10.0, "p95": 30.0, "p99": 60.0, "max": 90.0},
+        "core": {"floor_us": 1.0, "validate_us": 7.0, "core_us": 5.0, "ratio": 5.0,
+                 "validate_ratio": 7.0, "events": 1000},
+        "dedup": {"ids": 1_000_000, "bytes_per_id": 100.0, "object_bytes_per_id": 90.0,
+                  "rss_delta_mib": 95.0, "process_rss_mib": 110.0, "worker_rss_mib": 150.0,
+                  "worker_ids_held": 900, "worker_rss_at_1m_ids_mib": 245.0},
+    }
+
+
+def test_results_json_has_the_documented_keys(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    write_results(sample(), out)
+    r = orjson.loads(out.read_bytes())
+    assert {"machine", "events", "throughput", "latency_ms", "core", "dedup"} <= r.keys()
+    assert {"floor_eps", "worker_eps", "ratio", "two_workers_eps", "scaleout"} <= r[
+        "throughput"].keys()
+    assert {"offered_eps", "p50", "p95", "p99"} <= r["latency_ms"].keys()
+    assert {"floor_us", "core_us", "ratio"} <= r["core"].keys()
+    assert r["dedup"]["ids"] == 1_000_000 and "bytes_per_id" in r["dedup"]
+    assert not out.with_suffix(".json.tmp").exists()
+
+
+def test_verdicts_and_table() -> None:
+    met = {label: ok for label, _, ok in verdicts(sample())}
+    assert met == {
+        "1 worker ≥ 0.7× floor (full volume)": True,
+        "p99 ≤ 50 ms at 50% load": False,
+        "2 workers ≥ 1.6× one": False,
+        "dedup ≤ 200 bytes/id": True,
+        "core ≤ 6× orjson floor": True,
+    }
+    text = table(sample())
+    assert "MISSED" in text and "8,000" in text
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert latency.percentile(values, 50) == 50.0
+    assert latency.percentile(values, 99) == 99.0
+    assert latency.percentile([7.0], 99) == 7.0
