@@ -93,6 +93,10 @@ def _totals(st: DemoState) -> RenderableType:
     head.append("Summary", style="bold underline").append(
         f"  {st.produced:,} events in {st.elapsed:.1f} s (~{rate:,.0f}/s), policy "
         f"{st.policy_version or '?'}" + (" · stopped by Ctrl-C" if st.interrupted else ""))
+    versions = t.policy_versions
+    if len(versions) > 1:  # reloaded live: which version routed how much
+        head.append("\n  routed by policy versions ", style="dim").append(
+            " → ".join(f"{v} ({c:,} events)" for v, c in versions.items()))
     eq = Text("\n  consumed ", style="bold")
     eq.append(f"{t.counts['raw']:,}", style="bold").append(" = routed events ")
     eq.append(f"{t.routed_events:,}", style="bold green").append(" + dead letters ")
@@ -116,7 +120,7 @@ def _totals(st: DemoState) -> RenderableType:
     }
     for role, topic in st.topics.items():
         detail = said[role]
-        if role in by_class:
+        if role in ("ads", "crm") and role in by_class:
             detail += "  (" + ", ".join(by_class[role][:5]) + ")"
         table.add_row(topic, f"{t.counts[role]:,}", detail)
     dup = st.funnel.duplicates

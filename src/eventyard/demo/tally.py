@@ -216,6 +216,7 @@ class WorkerMetrics:
     skipped: Counter[str] = field(default_factory=Counter)  # reason → (destination, event)s
     policy_version: str | None = None
     reloads: Counter[str] = field(default_factory=Counter)
+    stale: bool = False  # the file on disk was rejected; an older version keeps routing
     processing: list[tuple[float, float]] = field(default_factory=list)  # (le, cumulative)
 
     @classmethod
@@ -238,6 +239,8 @@ class WorkerMetrics:
                 m.skipped[labels.get("reason", "?")] += n
             elif name == "eventyard_policy_info" and value == 1:
                 m.policy_version = labels.get("version")
+            elif name == "eventyard_policy_stale":
+                m.stale = value == 1
             elif name == "eventyard_policy_reloads_total":
                 m.reloads[labels.get("result", "?")] += n
             elif name == "eventyard_processing_seconds_bucket":

@@ -47,6 +47,9 @@ def _header(st: DemoState) -> Text:
     t.append("broker ", style="dim").append(st.bootstrap or "…")
     t.append(" (local Tansu)" if st.own_broker else " (external)", style="dim")
     t.append("   policy ", style="dim").append(_policy(st), style="bold")
+    if st.metrics.stale:
+        t.append("  edit on disk rejected (see worker log), previous version routing",
+                 style="bold red")
     t.append("\nmetrics ", style="dim").append(st.metrics_url or "…", style="underline")
     return t
 
@@ -175,8 +178,8 @@ def _problems(st: DemoState) -> Table:
 
 def _hint(st: DemoState) -> str:
     if st.phase == "done":
-        if st.error:
-            return "failed: see below"
+        if st.error or st.aborted:
+            return "failed: see below" if st.error else "aborted"
         return "finished: summary below" if st.producing_since else "stopped"
     if st.phase not in ("routing", "draining"):
         return f"{st.phase} …"
