@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 from pathlib import Path
 
 from rich.console import Console
@@ -64,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         version = load_policy(policy).version
     except (PolicyError, OSError) as exc:
-        console.print(f"[red]error:[/red] policy {policy} cannot be used:\n{exc}", markup=True)
+        console.print(f"error: policy {policy} cannot be used:\n{exc}", markup=False)
         return 2
-    if args.rate <= 0 or (args.events is not None and args.events <= 0):
-        console.print("[red]error:[/red] --rate and --events must be positive")
+    if args.rate <= 0 or any(v is not None and v <= 0 for v in (args.events, args.duration)):
+        console.print("error: --rate, --events and --duration must be positive", markup=False)
         return 2
     bounded = not (args.duration or args.forever)
     opts = DemoOptions(
@@ -84,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         state = _run_live(console, session)
     else:
         state = _run_plain(console, session)
+    if args.logs is None and summary.ok(state):
+        shutil.rmtree(state.workdir, ignore_errors=True)  # kept only when there is a problem
     if args.summary_json is not None:
         summary.write_json(state, args.summary_json)
     if state.error is None and (state.producing_since is None or state.aborted):
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_live(console: Console, session: DemoSession) -> DemoState:
     with Live(console=console, auto_refresh=False, transient=False) as live:
         def draw(st: DemoState) -> None:
-            live.update(view.live_view(st), refresh=True)
+            live.update(view.live_view(st, console.size.height), refresh=True)
 
         state = asyncio.run(session.run(draw, refresh_s=0.25))
         draw(state)

@@ -48,7 +48,7 @@ def to_json(st: DemoState) -> dict[str, Any]:
         "policy_versions_routed": dict(t.policy_versions),
         "metrics_url": st.metrics_url,
         "worker_pid": st.worker_pid,
-        "logs": str(st.workdir),
+        "logs": str(st.workdir) if st.workdir.exists() else None,
         "elapsed_s": round(st.elapsed, 3),
         "produced": st.produced,
         "consumed": t.counts["raw"],
@@ -129,15 +129,16 @@ def _totals(st: DemoState) -> RenderableType:
                   f"{dup['retry']:,} browser retries")
     lat = t.latency
     p50, p99 = m.processing_quantile(0.5), m.processing_quantile(0.99)
-    latency = Text("  latency raw → warehouse ", style="dim")
-    latency.append(f"p50 {_ms(lat.quantile(0.5))} · p99 {_ms(lat.quantile(0.99))}")
-    latency.append("   worker batch time ", style="dim")
-    latency.append(f"p50 {_ms(p50 and p50 * 1000)} · p99 {_ms(p99 and p99 * 1000)}")
-    skipped = ", ".join(f"{r} {c:,}" for r, c in m.skipped.most_common() if r != "not_in_policy")
-    extra = Text("  not sent by policy ", style="dim")
-    extra.append(skipped or "–").append("  (plus not_in_policy: unmapped for that destination)",
-                                        style="dim")
-    return Group(head, table, latency, extra)
+    more = Table.grid(padding=(0, 2))
+    more.add_column(style="dim", no_wrap=True)
+    more.add_column()
+    more.add_row("  latency", f"raw → warehouse p50 {_ms(lat.quantile(0.5))} · p99 "
+                 f"{_ms(lat.quantile(0.99))}; worker batch p50 {_ms(p50 and p50 * 1000)} · "
+                 f"p99 {_ms(p99 and p99 * 1000)}")
+    skipped = [f"{r} {c:,}" for r, c in m.skipped.most_common() if r != "not_in_policy"]
+    more.add_row("  not sent", " · ".join(skipped or ["–"]) + f" (and not_in_policy "
+                 f"{m.skipped['not_in_policy']:,}: unmapped for that destination)")
+    return Group(head, table, more)
 
 
 def _ms(x: float | None) -> str:
@@ -202,11 +203,11 @@ def _sample_body(role: str, s: Sample) -> RenderableType:
 
 def _next(st: DemoState) -> RenderableType:
     rows = [
-        ("eventyard explain FILE", "what the router does with one event, and why"),
-        ("eventyard check-policy config/routing.yaml", "lint it: file:line: path: problem"),
-        (st.metrics_url or "/metrics", "Prometheus metrics (served while the worker runs)"),
-        ("README.md, docs/ops.md, docs/reason-codes.md", "contracts, policy rollout, DLQ codes"),
-        ("eventyard demo --duration 120", "then edit config/routing.yaml while it runs: the "
+        ("eventyard explain EVENT.json", "what the router does with one event, and why"),
+        ("eventyard check-policy config/routing.yaml", "lint the policy"),
+        (st.metrics_url or "/metrics", "Prometheus metrics, while a worker runs"),
+        ("docs/ops.md, docs/reason-codes.md", "policy rollout and reload; DLQ reasons"),
+        ("eventyard demo --duration 120", "and edit config/routing.yaml meanwhile: the "
          "worker reloads it, new names show up live"),
     ]
     table = Table(box=None, padding=(0, 2), show_header=False, show_edge=False)
@@ -224,8 +225,16 @@ def print_summary(console: Console, st: DemoState) -> None:
     # Totals of a run cut short cannot add up; what helps is why, and where to look.
     console.print(Text(f"✗ demo failed: {st.error}", style="bold red"))
     if st.worker_log_tail:
-        tail = "\n".join(st.worker_log_tail.splitlines()[-LOG_TAIL_LINES:])
-        console.print(Text(f"worker log, last lines (full log: {st.workdir / 'worker.log'}):",
-                           style="bold"))
-        console.print(Text(tail, style="dim"), soft_wrap=True)
+        console.print(Text(f"worker log (full log: {st.workdir / 'worker.log'}):", style="bold"))
+        console.print(Text(log_excerpt(st.worker_log_tail), style="dim"), soft_wrap=True)
     console.print(f"logs: {st.workdir}", markup=False)
+
+
+def log_excerpt(log: str, lines: int = LOG_TAIL_LINES) -> str:
+    """From the first error on, else the end: faust logs a page of orderly shutdown after
+    the line that matters."""
+    all_lines = log.splitlines()
+    for i, line in enumerate(all_lines):
+        if "[ERROR]" in line or line.startswith("Traceback"):
+            return "\n".join(all_lines[i:i + lines])
+    return "\n".join(all_lines[-lines:])

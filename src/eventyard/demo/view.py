@@ -19,6 +19,7 @@ from eventyard.demo.session import DemoState
 
 CLASS_STYLE = {"ads": "magenta", "crm": "cyan", "warehouse": "green"}
 MAX_REASONS = 6
+TALL = 34  # rows the roomy layout needs
 
 
 def n(x: float) -> str:
@@ -33,24 +34,28 @@ def elapsed(st: DemoState) -> float:
     return time.monotonic() - (st.producing_since or st.started)
 
 
-def live_view(st: DemoState) -> RenderableType:
+def live_view(st: DemoState, height: int = 40) -> RenderableType:
+    """The whole frame. Below TALL rows it drops spacing and detail so that an 80×24
+    terminal still shows every section (Live crops what does not fit)."""
+    compact = height < TALL
+    gap: list[RenderableType] = [] if compact else [Text()]
     parts: list[RenderableType] = [_header(st), _progress(st)]
     if st.producing_since is not None:
-        parts += [_rates(st), _funnel(st), _destinations(st), _examples(st), _problems(st)]
-    parts.append(Text(_hint(st), style="dim"))
-    return Panel(Group(*parts), title="[b]eventyard demo[/b]", title_align="left",
-                 border_style="blue", padding=(0, 1))
+        parts += [_rates(st), _funnel(st), *gap, _destinations(st), *gap,
+                  _examples(st, compact), *gap, _problems(st, compact)]
+    parts.append(Text(_hint(st, compact), style="dim"))
+    title = Text.assemble(("eventyard demo", "bold"), (" · policy ", "dim"), (_policy(st), "bold"))
+    return Panel(Group(*parts), title=title, title_align="left", border_style="blue",
+                 padding=(0, 1))
 
 
 def _header(st: DemoState) -> Text:
     t = Text()
-    t.append("broker ", style="dim").append(st.bootstrap or "…")
-    t.append(" (local Tansu)" if st.own_broker else " (external)", style="dim")
-    t.append("   policy ", style="dim").append(_policy(st), style="bold")
+    t.append("tansu " if st.own_broker else "kafka ", style="dim").append(st.bootstrap or "…")
+    t.append(" · metrics ", style="dim").append(st.metrics_url or "…", style="underline")
     if st.metrics.stale:
-        t.append("  edit on disk rejected (see worker log), previous version routing",
+        t.append("\nedit rejected (see worker log): the previous version keeps routing",
                  style="bold red")
-    t.append("\nmetrics ", style="dim").append(st.metrics_url or "…", style="underline")
     return t
 
 
@@ -94,11 +99,10 @@ def _progress(st: DemoState) -> RenderableType:
 def _rates(st: DemoState) -> Text:
     t = Text()
     t.append("in ", style="dim").append(f"{n(st.rate_in.per_second)} ev/s", style="bold")
-    t.append("   out ", style="dim").append(f"{n(st.rate_out.per_second)} rec/s", style="bold")
-    lat = st.tally.latency
-    t.append("   latency p50 ", style="dim").append(ms(lat.quantile(0.5, recent=True)))
+    t.append(" · out ", style="dim").append(f"{n(st.rate_out.per_second)} rec/s", style="bold")
+    lat = st.tally.latency  # last 5 s: reacts to what happens now
+    t.append(" · raw→warehouse p50 ", style="dim").append(ms(lat.quantile(0.5, recent=True)))
     t.append(" p99 ", style="dim").append(ms(lat.quantile(0.99, recent=True)))
-    t.append(" (raw → warehouse, last 5 s)", style="dim")
     return t
 
 
@@ -112,11 +116,11 @@ def _funnel(st: DemoState) -> Text:
 
 def _destinations(st: DemoState) -> Table:
     tally = st.tally
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, expand=False)
-    table.add_column("destination")
-    table.add_column("records", justify="right")
-    table.add_column("rec/s", justify="right")
-    table.add_column("top native names", overflow="ellipsis", no_wrap=True, max_width=58)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1), pad_edge=False)
+    table.add_column("destination", min_width=11, no_wrap=True)
+    table.add_column("records", justify="right", min_width=7, no_wrap=True)
+    table.add_column("rec/s", justify="right", min_width=5, no_wrap=True)
+    table.add_column("top native names", overflow="ellipsis", no_wrap=True, max_width=60)
     order = {"ads": 0, "crm": 1, "warehouse": 2}
     busiest = sorted(tally.destinations,
                      key=lambda d: (order.get(tally.classes[d], 3), -tally.destinations[d]))
@@ -135,15 +139,15 @@ def _destinations(st: DemoState) -> Table:
     return table
 
 
-def _examples(st: DemoState) -> Text:
+def _examples(st: DemoState, compact: bool) -> Text:
     t = Text()
-    for i, (event, pairs) in enumerate(st.tally.examples(limit=2)):
+    for i, (event, pairs) in enumerate(st.tally.examples(limit=1 if compact else 2)):
         if i:
             t.append("\n")
         t.append(event, style="bold").append(" → ", style="dim")
-        # The busiest ad platforms, then the CRMs: both kinds of renaming in one line.
+        # The busiest ad platforms, then a CRM: both kinds of renaming in one line.
         kinds = [st.tally.classes.get(d) for d, _ in pairs]
-        shown = ([p for p, k in zip(pairs, kinds, strict=True) if k == "ads"][:3]
+        shown = ([p for p, k in zip(pairs, kinds, strict=True) if k == "ads"][:2 if compact else 3]
                  + [p for p, k in zip(pairs, kinds, strict=True) if k == "crm"][:1])
         t.append(", ".join(f"{d}:{name}" for d, name in shown))
         if len(pairs) > len(shown):
@@ -151,38 +155,44 @@ def _examples(st: DemoState) -> Text:
     return t
 
 
-def _problems(st: DemoState) -> Table:
+def _problems(st: DemoState, compact: bool) -> Table:
     grid = Table.grid(padding=(0, 4))
-    grid.add_column()
+    grid.add_column(min_width=36)
     grid.add_column()
     dl = st.tally.dead_letters
+    shown = 3 if compact else MAX_REASONS
     left = Text()
     left.append(f"dead letters {n(sum(dl.values()))}", style="bold red")
-    for reason, count in dl.most_common(MAX_REASONS):
-        left.append(f"\n  {reason:<27} {count:>5,}")
-    if len(dl) > MAX_REASONS:
-        left.append(f"\n  … {len(dl) - MAX_REASONS} more reasons", style="dim")
+    for reason, count in dl.most_common(shown):
+        left.append(f"\n  {reason:<26}{count:>6,}")
+    if len(dl) > shown:
+        left.append(f"\n  … {len(dl) - shown} more reasons", style="dim")
     right = Text()
-    dup, sent = st.metrics.duplicates, st.funnel.duplicates
-    right.append(f"duplicates caught {n(dup)}", style="bold yellow")
-    right.append(f"\n  purchase server copies {sent['server_copy']:>5,}", style="dim")
-    right.append(f"\n  browser retries        {sent['retry']:>5,}", style="dim")
+    copies = st.funnel.duplicates
+    right.append(f"duplicates caught {n(st.metrics.duplicates)}", style="bold yellow")
+    right.append(f"\n  {copies['server_copy']:,} purchase copies, {copies['retry']:,} retries",
+                 style="dim")
+    # not_in_policy (unmapped events) dwarfs the rest and is expected; the summary has it.
     skipped = st.metrics.skipped
     right.append("\nnot sent, by policy", style="bold")
-    for reason in ("no_consent", "too_old", "excluded", "custom_event", "not_in_policy"):
-        if skipped.get(reason):
-            right.append(f"\n  {reason:<22} {skipped[reason]:>5,}")
+    shown_skips = [f"{r} {skipped[r]:,}" for r in ("no_consent", "too_old", "excluded",
+                                                    "custom_event") if skipped.get(r)]
+    right.append("\n  " + (" · ".join(shown_skips) or "–"))
     grid.add_row(left, right)
     return grid
 
 
-def _hint(st: DemoState) -> str:
+def _hint(st: DemoState, compact: bool = False) -> str:
     if st.phase == "done":
         if st.error or st.aborted:
             return "failed: see below" if st.error else "aborted"
         return "finished: summary below" if st.producing_since else "stopped"
+    if st.producing_since is None:
+        return "traffic starts once the worker holds its partitions (a group join: ~3 s)"
     if st.phase not in ("routing", "draining"):
         return f"{st.phase} …"
+    if compact:
+        return "try: edit config/routing.yaml, it reloads live · Ctrl-C stops"
     return ("try: edit config/routing.yaml (rename meta's SignUp); the worker reloads it live"
             " · Ctrl-C stops")
 
