@@ -65,6 +65,9 @@ def group_consumer(settings: Settings, *, read_committed: bool = False) -> AIOKa
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
         max_partition_fetch_bytes=max(1024 * 1024, 2 * settings.max_event_bytes),
         isolation_level="read_committed" if read_committed else "read_uncommitted",
+        # The long-poll bounds latency: Tansu holds a fetch for the full wait even when
+        # records arrive meanwhile, and every event crosses two hops (500 ms default).
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
 
 

@@ -25,6 +25,7 @@ from eventyard.runtime import changelog, kafka
 from eventyard.runtime.dedup import DedupStore
 from eventyard.runtime.hops import Batch, Record, Send, hop_a, hop_b
 from eventyard.runtime.policy_holder import PolicyHolder
+from eventyard.runtime.sender import BatchSender
 from eventyard.runtime.settings import Settings
 from eventyard.telemetry import Telemetry
 
@@ -54,6 +55,7 @@ class Pipeline:
         self._restored: set[int] = set()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._sender: BatchSender | None = None
         self._next_lag = 0.0
         self.last_progress = time.monotonic()
         self.running = False
@@ -67,6 +69,7 @@ class Pipeline:
             transactional_id = s.transactional_id or f"{s.group_id}-{socket.gethostname()}"
         self._producer = kafka.producer(s, transactional_id=transactional_id)
         await self._producer.start()
+        self._sender = BatchSender(self._producer)
         self._consumer = kafka.group_consumer(s, read_committed=self.exactly_once)
         await self._consumer.start()
         self._consumer.subscribe([s.topic_raw, s.topic_keyed], listener=_Listener(self))
@@ -169,17 +172,8 @@ class Pipeline:
         ]
 
     async def _send_all(self, sends: list[Send]) -> None:
-        producer = self._producer
-        assert producer is not None
-        futures: list[Awaitable[object]] = []
-        for s in sends:
-            futures.append(
-                await producer.send(
-                    s.topic, value=s.value, key=s.key, partition=s.partition,
-                    timestamp_ms=s.timestamp_ms, headers=s.headers,
-                )
-            )
-        await asyncio.gather(*futures)
+        assert self._sender is not None
+        await self._sender.send_all(sends)
 
     def _hold_unrestored(self, records: Records) -> Records:
         """Rewind keyed partitions whose dedup state is not loaded yet (they are fetched

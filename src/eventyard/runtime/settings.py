@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     metrics_host: str = "0.0.0.0"
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     batch_max_records: int = Field(5000, ge=1)
+    fetch_max_wait_ms: int = Field(
+        50, ge=0, le=10000, description="Longest a fetch waits for data (latency per hop)."
+    )
     session_timeout_ms: int = Field(6000, ge=1000, description="Short: see broker.md §2.")
     heartbeat_interval_ms: int = Field(1000, ge=100)
     fetch_timeout_ms: int = Field(
