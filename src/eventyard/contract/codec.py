@@ -10,12 +10,13 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from eventyard.contract.model import FIELDS, RawEvent
+from eventyard.contract.model import FIELDS, MAX_PROPERTIES_DEPTH, SHALLOW, RawEvent
 from eventyard.contract.reasons import FIELD_RULES, field_reason
 from eventyard.routing.outcome import DeadLetter
 from eventyard.taxonomy import TAXONOMY, near_miss
 
 DEFAULT_MAX_EVENT_BYTES = 65536
+_SHALLOW = {SHALLOW: True}
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
 
 # pydantic's built-in error types -> our rule names. Custom validators already raise
@@ -112,7 +113,11 @@ def decode(
     if not isinstance(obj, dict):
         return DeadLetter("decode.not_object", f"value: a JSON {type(obj).__name__}, not an object")
     try:
-        event = RawEvent.model_validate(obj)
+        # A document with at most MAX_PROPERTIES_DEPTH + 1 brackets in all (the root object
+        # is one) cannot nest properties too deep; counting bytes in C is far cheaper than
+        # walking the tree, and brackets inside strings only make the count conservative.
+        shallow = value.count(b"{") + value.count(b"[") <= MAX_PROPERTIES_DEPTH + 1
+        event = RawEvent.model_validate(obj, context=_SHALLOW if shallow else None)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         # An unknown field is usually the cause of a "missing" one ("eventid" for eventId):

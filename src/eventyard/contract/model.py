@@ -21,6 +21,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -120,7 +121,12 @@ def _depth(value: Any, limit: int) -> bool:
     return True
 
 
-def _properties(v: dict[str, Any]) -> dict[str, Any]:
+SHALLOW = "shallow"  # validation-context flag: the caller proved the depth rule holds
+
+
+def _properties(v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    if info.context and info.context.get(SHALLOW):
+        return v
     if not _depth(v, MAX_PROPERTIES_DEPTH):
         raise _invalid("too_deep", f"must nest at most {MAX_PROPERTIES_DEPTH} levels")
     return v
