@@ -350,7 +350,8 @@ def test_crm_with_hmac() -> None:
       hubspot:
         class: crm
         pii: hmac
-        events: all
+        events:
+          SignUp: sign_up
     """)
     messages = {p.message for p in problems_of(text, hmac_key=b"k")}
     assert messages == {"crm destinations take pii: raw|sha256|drop, not hmac"}
@@ -456,7 +457,8 @@ def test_every_problem_is_reported_at_once_sorted_by_line() -> None:
       hubspot:
         class: ads
         pii: sha256
-        events: all
+        events:
+          SignUp: sign_up
       salesforce:
         class: crm
         pii: raw
@@ -662,3 +664,31 @@ def test_summary_reports_a_sub_hour_dedup_window(compile_yaml: Any) -> None:
                           + WAREHOUSE)
     assert policy.dedup_window_ms == 30 * 60_000
     assert "dedup window 0h" not in policy.summary()
+
+
+@pytest.mark.parametrize("platform", ["hubspot", "linkedin", "reddit"])
+def test_events_all_is_refused_where_the_platform_rejects_canonical_names(platform: str) -> None:
+    klass = "crm" if platform == "hubspot" else "ads"
+    pii = "raw" if klass == "crm" else "sha256"
+    text = doc(f"""
+      {platform}:
+        class: {klass}
+        pii: {pii}
+        events: all
+    """)
+    p = only(problems_of(text))
+    assert p.path == f"destinations.{platform}.events"
+    assert "map canonical -> native names" in p.message
+
+
+@pytest.mark.parametrize("platform", ["meta", "tiktok", "salesforce", "warehouse"])
+def test_events_all_is_fine_where_canonical_names_are_valid(platform: str) -> None:
+    klass = {"salesforce": "crm", "warehouse": "warehouse"}.get(platform, "ads")
+    pii = {"ads": "sha256"}.get(klass, "raw")
+    text = doc(f"""
+      {platform}:
+        class: {klass}
+        pii: {pii}
+        events: all
+    """)
+    parse_policy(text.encode(), "routing.yaml")  # compiles: no PolicyError

@@ -67,6 +67,22 @@ def lint(
                         (*base, "exclude"), "exclude applies to events: all; omit the event instead"
                     )
                 )
+        else:
+            # `all` sends canonical names: only sound where the platform accepts them.
+            rejected = [
+                c for c in TAXONOMY
+                if c not in dest.exclude and PLATFORMS[platform].name_problem(c)
+            ]
+            if rejected:
+                why = PLATFORMS[platform].name_problem(rejected[0])
+                problems.append(
+                    smap.problem(
+                        (*base, "events"),
+                        f"events: all sends canonical names, and {platform} rejects "
+                        f"{len(rejected)} of them (e.g. {rejected[0]!r}: {why}); "
+                        "map canonical -> native names instead",
+                    )
+                )
         for i, canonical in enumerate(dest.exclude):
             bad = _canonical_problem(canonical)
             if bad:
