@@ -18,8 +18,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         policy = load_policy(args.path)
     except PolicyError as exc:
-        for problem in exc.problems:
-            print(problem.render(), file=sys.stderr)
+        print(exc, file=sys.stderr)  # one FILE:LINE: PATH: message line per problem
         print(f"{args.path}: {len(exc.problems)} problem(s)", file=sys.stderr)
         return 1
     print(f"{args.path}: ok, {policy.summary()}")

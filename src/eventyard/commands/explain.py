@@ -73,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = explain(value, args.policy, now_ms)
     except PolicyError as exc:
-        for problem in exc.problems:
-            print(problem.render(), file=sys.stderr)
+        print(exc, file=sys.stderr)  # one FILE:LINE: PATH: message line per problem
         return 1
     if args.json:
         sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")

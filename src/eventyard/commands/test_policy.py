@@ -54,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         policy = load_policy(args.policy)
     except PolicyError as exc:
-        for problem in exc.problems:
-            print(problem.render(), file=sys.stderr)
+        print(exc, file=sys.stderr)  # one FILE:LINE: PATH: message line per problem
         print(f"{args.policy}: the policy does not load; no tests run", file=sys.stderr)
         return 1
     files = discover(args.tests or [DEFAULT_TESTS])

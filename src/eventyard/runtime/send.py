@@ -16,7 +16,7 @@ from typing import IO
 import orjson
 
 from eventyard.runtime import kafka
-from eventyard.runtime.settings import Settings
+from eventyard.runtime.settings import Settings, settings_with
 
 # Await delivery in chunks so memory stays flat on large files while produce stays batched.
 CHUNK = 10_000
@@ -70,10 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides: dict[str, object] = {}
-    if args.bootstrap_servers:
-        overrides["bootstrap_servers"] = args.bootstrap_servers
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = settings_with(bootstrap_servers=args.bootstrap_servers)
     topic = args.topic or settings.topic_raw
 
     def records(stream: IO[bytes]) -> Iterator[tuple[bytes | None, bytes]]:

@@ -7,7 +7,7 @@ secrets never reach a log line or a repr.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -104,3 +104,9 @@ class Settings(BaseSettings):
             self.topic_dlq,
             self.topic_dedup,
         ]
+
+
+def settings_with(**flags: Any) -> Settings:
+    """Settings from the environment, with the command-line flags that were given on top
+    (a flag left at None means "not given", so the EVENTYARD_* value stands)."""
+    return Settings(**{k: v for k, v in flags.items() if v is not None})

@@ -17,7 +17,7 @@ from aiokafka.admin import NewTopic
 
 from eventyard.errors import ConfigError
 from eventyard.runtime import kafka
-from eventyard.runtime.settings import Settings
+from eventyard.runtime.settings import Settings, settings_with
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides: dict[str, object] = {}
-    if args.bootstrap_servers:
-        overrides["bootstrap_servers"] = args.bootstrap_servers
-    if args.partitions:
-        overrides["partitions"] = args.partitions
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = settings_with(bootstrap_servers=args.bootstrap_servers, partitions=args.partitions)
     try:
         results = asyncio.run(ensure_topics(settings))
     except ConfigError as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from eventyard.errors import PolicyError
 from eventyard.policy import load_policy
-from eventyard.runtime.settings import Settings
+from eventyard.runtime.settings import Settings, settings_with
 
 log = logging.getLogger(__name__)
 
@@ -21,14 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, object] = {}
-    if args.policy is not None:
-        overrides["policy_path"] = args.policy
-    if args.bootstrap_servers:
-        overrides["bootstrap_servers"] = args.bootstrap_servers
-    if args.metrics_port:
-        overrides["metrics_port"] = args.metrics_port
-    return Settings(**overrides)  # type: ignore[arg-type]
+    return settings_with(
+        policy_path=args.policy,
+        bootstrap_servers=args.bootstrap_servers,
+        metrics_port=args.metrics_port,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
