@@ -1,6 +1,6 @@
 """The floor: a bare aiokafka passthrough that writes what the router writes, and nothing else.
 
-    python -m bench.floor PLAN.pickle EVENTS   (EVENTYARD_* env: bootstrap, topics, group)
+    python -m bench.floor PLAN.pickle EVENTS batch|send   (EVENTYARD_* env, as a worker)
 
 It runs in its own process like a worker, with the worker's own client factories
 (runtime.kafka: same producer linger/batch/acks, same group consumer) and the worker's
@@ -16,19 +16,28 @@ Variants (see bench/README.md):
 - "full": also the worker's internal writes, one keyed record per valid event (hop A)
   and one dedup changelog record per routed event. The second consume of the keyed topic
   is not reproduced: that is part of what the keyed hop costs the worker.
+
+Produce modes:
+- "batch": a BatchBuilder per partition and one send_batch() each, the way the worker's
+  runtime/sender.py publishes; the headline floor, so both sides use the same client API.
+- "send": one producer.send() and one delivery future per record, aiokafka's plain API
+  and what broker.md §6 timed; the floor before the worker batched its produces.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import pickle
-import resource
 import sys
 import time
 from collections.abc import Awaitable
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import OffsetAndMetadata, RecordMetadata
 
 from bench.workload import Workload
@@ -51,6 +60,7 @@ Send: TypeAlias = tuple[str, bytes | None, int, Headers, int | None, bool]
 Plan: TypeAlias = dict[tuple[int, int], tuple[Send, ...]]
 
 VARIANTS = ("outputs", "full")
+PRODUCE_MODES = ("batch", "send")
 
 
 def build_plan(
@@ -91,13 +101,76 @@ def build_plan(
     return plan
 
 
-async def passthrough(settings: Settings, plan: Plan, events: int) -> dict[str, float]:
+class _PerRecord:
+    """aiokafka's plain API: one `send()` (and one delivery future) per record."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self.producer = producer
+        self.futures: list[Awaitable[object]] = []
+
+    async def add(self, topic: str, key: bytes | None, value: bytes, headers: Headers,
+                  partition: int | None, timestamp_ms: int | None) -> None:
+        self.futures.append(await self.producer.send(
+            topic, value=value, key=key, partition=partition, headers=headers,
+            timestamp_ms=timestamp_ms,
+        ))
+
+    async def flush(self) -> int:
+        n = len(self.futures)
+        await asyncio.gather(*self.futures)
+        self.futures = []
+        return n
+
+
+class _Batched:
+    """aiokafka's batch API: one BatchBuilder per partition, one `send_batch()` each.
+    Partitions are chosen per record as send() would (DefaultPartitioner, murmur2)."""
+
+    def __init__(self, producer: AIOKafkaProducer, partitions: dict[str, list[int]]) -> None:
+        self.producer = producer
+        self.partitions = partitions
+        self.partitioner = DefaultPartitioner()
+        self.builders: dict[tuple[str, int], Any] = {}
+        self.futures: list[Awaitable[object]] = []
+        self.count = 0
+
+    async def add(self, topic: str, key: bytes | None, value: bytes, headers: Headers,
+                  partition: int | None, timestamp_ms: int | None) -> None:
+        if partition is None:
+            partition = self.partitioner(key, self.partitions[topic], self.partitions[topic])
+        tp = (topic, partition)
+        builder = self.builders.get(tp)
+        if builder is None:
+            builder = self.builders[tp] = self.producer.create_batch()
+        if builder.append(key=key, value=value, timestamp=timestamp_ms, headers=headers) is None:
+            self.futures.append(await self.producer.send_batch(builder, topic, partition=partition))
+            builder = self.builders[tp] = self.producer.create_batch()
+            builder.append(key=key, value=value, timestamp=timestamp_ms, headers=headers)
+        self.count += 1
+
+    async def flush(self) -> int:
+        for (topic, partition), builder in self.builders.items():
+            self.futures.append(await self.producer.send_batch(builder, topic, partition=partition))
+        await asyncio.gather(*self.futures)
+        n, self.count, self.builders, self.futures = self.count, 0, {}, []
+        return n
+
+
+async def passthrough(
+    settings: Settings, plan: Plan, events: int, produce: str
+) -> dict[str, float]:
     blobs: dict[int, bytes] = {}
     producer = kafka.producer(settings)
     consumer = kafka.group_consumer(settings)
     await producer.start()
     await consumer.start()
     consumer.subscribe([settings.topic_raw])
+    sink: _PerRecord | _Batched
+    if produce == "send":
+        sink = _PerRecord(producer)
+    else:
+        topics = {send[0] for sends in plan.values() for send in sends}
+        sink = _Batched(producer, {t: sorted(await producer.partitions_for(t)) for t in topics})
     consumed = sent = 0
     first_fetch: float | None = None
     cpu0 = time.process_time()
@@ -109,7 +182,6 @@ async def passthrough(settings: Settings, plan: Plan, events: int) -> dict[str, 
                 continue
             if first_fetch is None:
                 first_fetch, cpu0 = time.time(), time.process_time()
-            futures: list[Awaitable[object]] = []
             for tp, recs in batch.items():
                 for rec in recs:
                     for topic, key, size, headers, partition, keep_ts in plan[
@@ -118,13 +190,10 @@ async def passthrough(settings: Settings, plan: Plan, events: int) -> dict[str, 
                         blob = blobs.get(size)
                         if blob is None:
                             blob = blobs[size] = bytes(size)
-                        futures.append(await producer.send(
-                            topic, value=blob, key=key, partition=partition, headers=headers,
-                            timestamp_ms=rec.timestamp if keep_ts else None,
-                        ))
+                        await sink.add(topic, key, blob, headers, partition,
+                                       rec.timestamp if keep_ts else None)
                 consumed += len(recs)
-            sent += len(futures)
-            await asyncio.gather(*futures)
+            sent += await sink.flush()
             await consumer.commit(
                 {tp: OffsetAndMetadata(recs[-1].offset + 1, "") for tp, recs in batch.items()}
             )
@@ -137,16 +206,32 @@ async def passthrough(settings: Settings, plan: Plan, events: int) -> dict[str, 
     return {
         "consumed": consumed, "sent": sent, "first_fetch": first_fetch,
         "last_commit": last_commit, "cpu_s": cpu,
-        "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "maxrss_mib": peak_rss_mib(),
     }
 
 
+def peak_rss_mib() -> float:
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over exec, so a child of
+    # the (large) bench process would report the parent's peak.
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main(argv: list[str]) -> int:
-    plan_path, events = argv[0], int(argv[1])
+    plan_path, events, produce = argv[0], int(argv[1]), argv[2]
+    if produce not in PRODUCE_MODES:
+        raise SystemExit(f"produce mode must be one of {PRODUCE_MODES}")
     settings = Settings()  # EVENTYARD_* from the environment, as a worker reads them
     with open(plan_path, "rb") as f:
         plan: Plan = pickle.load(f)
-    result = asyncio.run(passthrough(settings, plan, events))
+    if os.environ.get("BENCH_FLOOR_NOFREEZE") != "1":
+        # The plan is bench scaffolding (~1M tracked tuples and lists): frozen, the cyclic
+        # GC never walks it, so the floor pays for aiokafka only, not for its lookup table.
+        gc.freeze()
+    result = asyncio.run(passthrough(settings, plan, events, produce))
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
     return 0
 

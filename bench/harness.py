@@ -193,7 +193,7 @@ class RunResult:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def run_floor(work: Workload, variant: str, tmp: Path) -> RunResult:
+def run_floor(work: Workload, variant: str, produce: str, tmp: Path) -> RunResult:
     with broker(tmp) as b:
         space = Space(b.bootstrap, tmp)
         s = space.settings
@@ -206,7 +206,7 @@ def run_floor(work: Workload, variant: str, tmp: Path) -> RunResult:
         del plan
         broker_cpu0 = cpu_seconds(b.pid) if b.pid else 0.0
         done = subprocess.run(
-            [sys.executable, "-m", "bench.floor", str(plan_path), str(work.n)],
+            [sys.executable, "-m", "bench.floor", str(plan_path), str(work.n), produce],
             env={**os.environ, **space.env}, cwd=REPO, capture_output=True, timeout=600,
         )
         plan_path.unlink()
@@ -218,7 +218,8 @@ def run_floor(work: Workload, variant: str, tmp: Path) -> RunResult:
     eps, window = window_eps(stats, work.n)
     self_timed = work.n / (own["last_commit"] - own["first_fetch"])
     return RunResult(eps, window, {
-        "variant": variant, "records_sent": own["sent"], "self_timed_eps": self_timed,
+        "variant": variant, "produce": produce, "records_sent": own["sent"],
+        "self_timed_eps": self_timed,
         "cpu_us_per_event": own["cpu_s"] / work.n * 1e6, "maxrss_mib": own["maxrss_mib"],
         "broker_cpu_s": broker_cpu, "count_errors": check_counts(stats, s, work),
     })
@@ -261,7 +262,9 @@ def start_workers(space: Space, count: int) -> list[WorkerProcess]:
     ]
 
 
-def wait_done(workers: list[WorkerProcess], work: Workload, timeout_s: float) -> dict[str, float]:
+def wait_done(
+    workers: list[WorkerProcess], work: Workload, timeout_s: float
+) -> dict[int, float]:
     """Poll /metrics until every raw record went through both hops; CPU of each worker
     is sampled when its group assignment is restored (start-up excluded)."""
     deadline = time.monotonic() + timeout_s

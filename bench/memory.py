@@ -9,6 +9,8 @@ is populated), fingerprinted from eventId strings like the traffic's. Two figure
   The headline, because that is what a pod's memory limit sees.
 - object accounting / id: sys.getsizeof over every dict, set and int the store holds,
   as a cross-check that the RSS delta is the store and nothing else.
+Also the cost of `seen()` for a new id with the whole window populated, which the short
+throughput runs (one time bucket) cannot show.
 Feeding a worker 1M events would take minutes here; the store is the only part of the
 worker that grows with held ids, so worker RSS at 1M ids = a measured worker RSS plus
 this figure times the ids it did not hold (bench/run.py).
@@ -27,6 +29,7 @@ from eventyard.runtime.dedup import DedupStore, fingerprint
 
 PARTITIONS = 8
 WINDOW_MS = 48 * 3600 * 1000
+LOOKUPS = 100_000
 
 
 def rss_bytes() -> int:
@@ -56,12 +59,22 @@ def measure(ids: int) -> dict[str, float]:
     gc.collect()
     after = rss_bytes()
     assert len(store) == ids, "fingerprint collision in the bench's id set"
+    # A throughput run lasts seconds, so its store has one time bucket per partition; a
+    # worker in steady state has window/bucket of them, and a miss (every new event)
+    # probes each. Timed here, where every bucket is populated.
+    probes = [fingerprint(f"new-{i:09d}".encode()) for i in range(LOOKUPS)]
+    start = time.perf_counter()
+    for i, fp in enumerate(probes):
+        store.seen(i % PARTITIONS, fp)
+    lookup_us = (time.perf_counter() - start) / LOOKUPS * 1e6
     return {
         "ids": ids,
         "rss_delta_mib": (after - before) / 2**20,
         "bytes_per_id": (after - before) / ids,
         "object_bytes_per_id": deep_size(store) / ids,
         "process_rss_mib": after / 2**20,
+        "buckets_per_partition": len(store._partitions[0]),
+        "miss_lookup_us": lookup_us,
     }
 
 

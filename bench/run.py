@@ -14,6 +14,7 @@ Prints a table, writes bench/results.json. Targets are reported, never asserted.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import shutil
@@ -57,6 +58,20 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def code_version() -> dict[str, str]:
+    """HEAD plus a digest of the working tree's src/: runs of uncommitted code stay
+    traceable to what was measured."""
+    digest = hashlib.sha256()
+    for path in sorted((harness.REPO / "src").rglob("*.py")):
+        digest.update(str(path.relative_to(harness.REPO)).encode() + b"\0" + path.read_bytes())
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=harness.REPO,
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        head = ""
+    return {"git_head": head or "unknown", "src_sha256": digest.hexdigest()[:16]}
+
+
 def summary(runs: list[harness.RunResult]) -> dict[str, Any]:
     eps = [r.eps for r in runs]
     return {
@@ -79,7 +94,15 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
     policy = str(harness.POLICY)
 
     done = phase("core")
-    core = core_bench.measure(n=core_n, repeats=5, policy_path=policy)
+    # measure() is a median of 5 passes already; its orjson floor still moves ±50% between
+    # calls (allocator state), and the ratio with it, so take the median of 3 calls.
+    calls = [core_bench.measure(n=core_n, repeats=5, policy_path=policy) for _ in range(3)]
+    core = {k: statistics.median(c[k] for c in calls) for k in calls[0]}
+    core["single_pass_us"] = float(subprocess.run(
+        [sys.executable, "-c", "import bench.core as c; "
+         f"print(c.measure_single_pass({events}, {policy!r}))"],
+        cwd=harness.REPO, capture_output=True, check=True, timeout=300, text=True,
+    ).stdout)
     done()
 
     done = phase("dedup memory")
@@ -94,15 +117,18 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
     done()
 
     runs: dict[str, list[harness.RunResult]] = {
-        "floor_full": [], "floor_outputs": [], "worker": [], "two_workers": []}
+        "floor_full": [], "floor_outputs": [], "floor_full_send": [], "worker": [],
+        "two_workers": []}
     for i in range(repeats):
         # Interleaved, so drift of the machine over the run hits every variant alike.
-        for key, go in (
-            ("floor_full", lambda: harness.run_floor(work, "full", tmp)),
-            ("floor_outputs", lambda: harness.run_floor(work, "outputs", tmp)),
+        variants: list[tuple[str, Callable[[], harness.RunResult]]] = [
+            ("floor_full", lambda: harness.run_floor(work, "full", "batch", tmp)),
+            ("floor_outputs", lambda: harness.run_floor(work, "outputs", "batch", tmp)),
+            ("floor_full_send", lambda: harness.run_floor(work, "full", "send", tmp)),
             ("worker", lambda: harness.run_workers(work, 1, tmp)),
             ("two_workers", lambda: harness.run_workers(work, 2, tmp)),
-        ):
+        ]
+        for key, go in variants:
             done = phase(f"throughput {key} {i + 1}/{repeats}")
             runs[key].append(go())
             done()
@@ -120,6 +146,7 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
     floor_eps, worker_eps = tp["floor_full"]["median"], tp["worker"]["median"]
     return {
         "machine": machine(),
+        "code": code_version(),
         "events": events,
         "partitions": harness.PARTITIONS,
         "repeats": repeats,
@@ -129,6 +156,7 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
         "throughput": {
             "floor_eps": floor_eps,
             "floor_outputs_only_eps": tp["floor_outputs"]["median"],
+            "floor_per_record_send_eps": tp["floor_full_send"]["median"],
             "worker_eps": worker_eps,
             "ratio": worker_eps / floor_eps,
             "ratio_vs_outputs_only": worker_eps / tp["floor_outputs"]["median"],
@@ -168,6 +196,7 @@ def table(r: dict[str, Any]) -> str:
         f"eventyard bench — {r['events']:,} events, {r['partitions']} partitions, "
         f"median of {r['repeats']} (min–max)",
         f"machine: {r['machine']}",
+        f"code:    HEAD {r['code']['git_head']}, src sha256 {r['code']['src_sha256']}",
         f"broker:  {r['broker']}",
         f"input:   {r['input']['valid']:,} valid ({r['input']['duplicates']:,} duplicates), "
         f"{r['input']['invalid']:,} invalid → {r['input']['ads']:,} ads, "
@@ -177,8 +206,9 @@ def table(r: dict[str, Any]) -> str:
         f"{'CPU µs/ev':>11}{'× floor':>9}",
     ]
     for label, key in (
-        ("floor: passthrough, full volume", "floor_full"),
-        ("floor: passthrough, outputs only", "floor_outputs"),
+        ("floor: full volume, batch produce", "floor_full"),
+        ("floor: outputs only, batch produce", "floor_outputs"),
+        ("floor: full volume, send() per record", "floor_full_send"),
         ("eventyard: 1 worker", "worker"),
         ("eventyard: 2 workers (2 cores)", "two_workers"),
     ):
@@ -200,10 +230,14 @@ def table(r: dict[str, Any]) -> str:
         f"{'orjson decode (floor)':<40}{core['floor_us']:>9.2f}{1.0:>9.1f}",
         f"{'decode + validate':<40}{core['validate_us']:>9.2f}{core['validate_ratio']:>9.1f}",
         f"{'full core':<40}{core['core_us']:>9.2f}{core['ratio']:>9.1f}",
+        f"{'full core, each event once (cold caches)':<40}{core['single_pass_us']:>9.2f}"
+        f"{core['single_pass_us'] / core['floor_us']:>9.1f}",
         "",
         f"dedup store, {mem['ids']:,} ids: {mem['bytes_per_id']:.0f} bytes/id RSS "
         f"({mem['object_bytes_per_id']:.0f} by object accounting), "
         f"{mem['rss_delta_mib']:.0f} MiB",
+        f"dedup seen() of a new id, whole window held ({mem['buckets_per_partition']} "
+        f"buckets/partition): {mem['miss_lookup_us']:.1f} µs",
         f"worker RSS after a run holding {mem['worker_ids_held']:,} ids: "
         f"{mem['worker_rss_mib']:.0f} MiB; projected at 1M ids: "
         f"{mem['worker_rss_at_1m_ids_mib']:.0f} MiB",

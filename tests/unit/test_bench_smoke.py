@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
 from bench import latency
 from bench.run import table, verdicts, write_results
 
@@ -19,7 +18,8 @@ def _run(eps: float) -> dict[str, Any]:
 
 def sample() -> dict[str, Any]:
     return {
-        "machine": "test box", "events": 1000, "partitions": 8, "repeats": 1,
+        "machine": "test box", "code": {"git_head": "abc", "src_sha256": "0"}, "events": 1000,
+        "partitions": 8, "repeats": 1,
         "broker": "Tansu", "bench_seconds": 1.0, "quick": True,
         "input": {"valid": 950, "duplicates": 50, "invalid": 50, "unique": 900,
                   "ads": 1200, "crm": 900, "warehouse": 900},
@@ -27,16 +27,18 @@ def sample() -> dict[str, Any]:
             "floor_eps": 10_000.0, "floor_outputs_only_eps": 20_000.0, "worker_eps": 8_000.0,
             "ratio": 0.8, "ratio_vs_outputs_only": 0.4, "two_workers_eps": 12_000.0,
             "scaleout": 1.5,
-            "runs": {k: _run(v) for k, v in (("floor_full", 10_000.0),
-                                             ("floor_outputs", 20_000.0),
-                                             ("worker", 8_000.0), ("two_workers", 12_000.0))},
+            "runs": {k: _run(v) for k, v in (
+                ("floor_full", 10_000.0), ("floor_outputs", 20_000.0),
+                ("floor_full_send", 5_000.0), ("worker", 8_000.0), ("two_workers", 12_000.0))},
         },
         "latency_ms": {"offered_eps": 4000.0, "achieved_eps": 3990.0, "events": 60_000,
                        "samples": 50_000, "p50": 10.0, "p95": 30.0, "p99": 60.0, "max": 90.0},
         "core": {"floor_us": 1.0, "validate_us": 7.0, "core_us": 5.0, "ratio": 5.0,
+                 "single_pass_us": 8.0,
                  "validate_ratio": 7.0, "events": 1000},
         "dedup": {"ids": 1_000_000, "bytes_per_id": 100.0, "object_bytes_per_id": 90.0,
-                  "rss_delta_mib": 95.0, "process_rss_mib": 110.0, "worker_rss_mib": 150.0,
+                  "rss_delta_mib": 95.0, "process_rss_mib": 110.0,
+                  "buckets_per_partition": 49, "miss_lookup_us": 11.0, "worker_rss_mib": 150.0,
                   "worker_ids_held": 900, "worker_rss_at_1m_ids_mib": 245.0},
     }
 
