@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -150,3 +151,25 @@ def decode(
             "timestamp.future", "timestamp: more than 5 minutes in the future"
         )
     return Decoded(event, event_time_ms)
+
+
+_EVENT_ID = re.compile(r"^[!-~]{1,128}$")
+
+
+def peek_event_id(value: bytes | None, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> str | None:
+    """The record's eventId if it has a well-formed one, without validating the rest.
+
+    The worker's first hop only needs the dedup key; full validation happens once, on the
+    second hop, whose dead letters carry the same bytes, key and source coordinates. None
+    means "no usable key": the caller validates fully to learn the exact reason.
+    """
+    if not value or len(value) > max_bytes:
+        return None
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    event_id = obj.get("eventId") if isinstance(obj, dict) else None
+    if isinstance(event_id, str) and _EVENT_ID.match(event_id):
+        return event_id
+    return None

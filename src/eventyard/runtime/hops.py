@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TypeAlias
 
 from aiokafka.structs import ConsumerRecord
@@ -63,12 +64,19 @@ class Batch:
     dead_letters: Counter[str] = field(default_factory=Counter)
     routed: Counter[tuple[str, str]] = field(default_factory=Counter)
     skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
-    # (class, event time ms) per output record: event lag is observed once acknowledged.
+    # (class, event time ms) per event and class it was published to: event lag is
+    # observed once acknowledged.
     event_times: list[tuple[str, int]] = field(default_factory=list)
     # (keyed partition, eventId) first seen in this batch: changelog entries, written
     # only after every send above is acknowledged.
     first_seen: list[tuple[int, bytes]] = field(default_factory=list)
     records_in: int = 0
+
+
+@lru_cache(maxsize=256)
+def destination_headers(destination: str) -> Headers:
+    # One list per destination, shared by its records: headers are only read once encoded.
+    return [(H_DESTINATION, destination.encode())]
 
 
 def source_headers(rec: Record) -> Headers:
@@ -89,16 +97,21 @@ def dead_letter(
 
 def hop_a(settings: Settings, rec: Record, batch: Batch) -> None:
     batch.consumed += 1
-    result = core.admit(rec.value, rec.timestamp, batch.now_ms, settings.max_event_bytes)
     source = source_headers(rec)
-    if isinstance(result, DeadLetter):
-        batch.dead_letters[result.reason] += 1
-        batch.sends.append(dead_letter(settings, result, rec.value, rec.key, source))
-        return
+    # Validation happens once, in hop B; here only the dedup key is needed. A record with
+    # no usable eventId is validated fully now, for the exact dead-letter reason.
+    event_id = core.peek_event_id(rec.value, settings.max_event_bytes)
+    if event_id is None:
+        result = core.admit(rec.value, rec.timestamp, batch.now_ms, settings.max_event_bytes)
+        if isinstance(result, DeadLetter):
+            batch.dead_letters[result.reason] += 1
+            batch.sends.append(dead_letter(settings, result, rec.value, rec.key, source))
+            return
+        event_id = result.event_id
     if rec.key is not None:
         source.append((H_SOURCE_KEY, rec.key))
     batch.sends.append(
-        Send(settings.topic_keyed, rec.value, result.event_id.encode(), source,
+        Send(settings.topic_keyed, rec.value, event_id.encode(), source,
              timestamp_ms=rec.timestamp)
     )
 
@@ -134,12 +147,14 @@ def hop_b(
     store.add(rec.partition, fingerprint(event_key), batch.now_ms)
     batch.first_seen.append((rec.partition, event_key))
     batch.unique += 1
+    topics = settings.output_topics
+    classes = set()
     for out in result.records:
         batch.sends.append(
-            Send(settings.output_topic(out.klass), out.value, out.key,
-                 [(H_DESTINATION, out.destination.encode())])
+            Send(topics[out.klass], out.value, out.key, destination_headers(out.destination))
         )
         batch.routed[(out.destination, out.klass)] += 1
-        batch.event_times.append((out.klass, result.event_time_ms))
+        classes.add(out.klass)
+    batch.event_times.extend((klass, result.event_time_ms) for klass in classes)
     for destination, reason in result.skipped.items():
         batch.skipped[(destination, reason)] += 1

@@ -52,10 +52,19 @@ class BatchSender:
                 key=s.key, value=s.value, timestamp=s.timestamp_ms, headers=s.headers
             ) is None:
                 # Full (max_batch_size): ship it and start the next one for this partition.
-                futures.append(await self._producer.send_batch(builder, tp[0], partition=tp[1]))
+                futures.append(await self._ship(builder, tp[0], tp[1]))
                 builder = builders[tp] = self._producer.create_batch()
                 builder.append(key=s.key, value=s.value, timestamp=s.timestamp_ms,
                                headers=s.headers)
         for (topic, partition), builder in builders.items():
-            futures.append(await self._producer.send_batch(builder, topic, partition=partition))
+            futures.append(await self._ship(builder, topic, partition))
         await asyncio.gather(*futures)
+
+    async def _ship(self, builder: Any, topic: str, partition: int) -> Awaitable[object]:
+        # A closed batch is sent at once; an open one waits out linger_ms first
+        # (aiokafka's MessageBatch), which only added latency: the batch is complete.
+        builder.close()
+        future: Awaitable[object] = await self._producer.send_batch(
+            builder, topic, partition=partition
+        )
+        return future

@@ -6,6 +6,7 @@ secrets never reach a log line or a repr.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,10 +90,13 @@ class Settings(BaseSettings):
             raise ValueError("EVENTYARD_SASL_MECHANISM is required with a SASL security protocol")
         return self
 
+    @cached_property
+    def output_topics(self) -> dict[str, str]:
+        """Destination class -> output topic (computed once: the hot path reads it per record)."""
+        return {"ads": self.topic_ads, "crm": self.topic_crm, "warehouse": self.topic_warehouse}
+
     def output_topic(self, klass: str) -> str:
-        return {"ads": self.topic_ads, "crm": self.topic_crm, "warehouse": self.topic_warehouse}[
-            klass
-        ]
+        return self.output_topics[klass]
 
     def all_topics(self) -> list[str]:
         return [

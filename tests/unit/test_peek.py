@@ -1,0 +1,53 @@
+"""peek_event_id: the first hop's cheap dedup key. It may only return an eventId that full
+validation would accept as an eventId; anything else must fall back to full validation."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eventyard.contract.codec import peek_event_id
+from eventyard.core import admit
+from eventyard.routing.outcome import Admitted
+
+NOW = 1_750_000_000_000
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (b'{"event": "SignUp", "eventId": "e-1", "userId": "u"}', "e-1"),
+        (b'{"event": "SignUp", "eventId": "e-1", "email": "broken"}', "e-1"),  # rest unchecked
+        (b'{"event": "SignUp", "userId": "u"}', None),
+        (b'{"eventId": "has space"}', None),
+        (b'{"eventId": ""}', None),
+        (b'{"eventId": 17}', None),
+        (orjson.dumps({"eventId": "k" * 129}), None),
+        (b'["eventId"]', None),
+        (b'{"eventId": ', None),
+        (b"", None),
+        (None, None),
+    ],
+)
+def test_peek(value: bytes | None, expected: str | None) -> None:
+    assert peek_event_id(value) == expected
+
+
+def test_peek_respects_the_size_limit() -> None:
+    value = b'{"eventId": "e-1"}'
+    assert peek_event_id(value, max_bytes=len(value)) == "e-1"
+    assert peek_event_id(value, max_bytes=len(value) - 1) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=140))
+def test_a_peeked_id_is_the_id_full_validation_admits(event_id: str) -> None:
+    value = orjson.dumps({"event": "SignUp", "eventId": event_id, "userId": "u"})
+    peeked = peek_event_id(value)
+    result = admit(value, NOW, NOW)
+    if peeked is not None:
+        assert result == Admitted(peeked)
+    else:
+        assert not isinstance(result, Admitted)
