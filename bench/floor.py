@@ -71,7 +71,7 @@ def build_plan(
         raise ValueError(f"unknown floor variant {variant!r}")
     full = variant == "full"
     raw_topic = settings.topic_raw.encode()
-    changelog_size = len(changelog.encode_value(work.now_ms))
+    changelog_size = len(changelog.encode_value(work.now_ms, 10**9))
     plan: Plan = {}
     for rec, fate, md in zip(work.records, work.fates, metadata, strict=True):
         source: Headers = [

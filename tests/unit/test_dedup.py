@@ -91,3 +91,20 @@ def test_memory_per_held_id_is_under_100_bytes() -> None:
     print(f"\ndedup store: {per_id:.1f} bytes per held id ({n} ids, 8 partitions)")
     assert len(store) == n
     assert per_id < 100
+
+
+def test_restore_holds_only_committed_entries_inside_the_window() -> None:
+    from eventyard.runtime.changelog import encode_value, held_entries
+
+    now, window = 10_000_000, 1_000_000
+    records = [
+        (0, b"committed", encode_value(now - 10, 41)),     # offset 41 < committed 42: held
+        (0, b"in-flight", encode_value(now - 10, 42)),     # its batch was not committed
+        (0, b"expired", encode_value(now - window - 1, 1)),
+        (0, b"legacy", b"%d" % (now - 10)),                # no offset: written after acks
+        (1, b"never-committed", encode_value(now - 10, 0)),
+        (0, None, encode_value(now - 10, 1)),
+        (0, b"junk", b"not-a-number"),
+    ]
+    held = list(held_entries(records, {0: 42}, now - window))
+    assert [(p, k) for p, k, _ in held] == [(0, b"committed"), (0, b"legacy")]

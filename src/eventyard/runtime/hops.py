@@ -67,9 +67,9 @@ class Batch:
     # (class, event time ms) per event and class it was published to: event lag is
     # observed once acknowledged.
     event_times: list[tuple[str, int]] = field(default_factory=list)
-    # (keyed partition, eventId) first seen in this batch: changelog entries, written
-    # only after every send above is acknowledged.
-    first_seen: list[tuple[int, bytes]] = field(default_factory=list)
+    # (keyed partition, eventId, keyed offset) first seen in this batch: changelog
+    # entries, which count on restore only once this batch is committed.
+    first_seen: list[tuple[int, bytes, int]] = field(default_factory=list)
     records_in: int = 0
 
 
@@ -145,7 +145,7 @@ def hop_b(
             return
     # Remembered now so a second copy later in this same batch is caught too.
     store.add(rec.partition, fingerprint(event_key), batch.now_ms)
-    batch.first_seen.append((rec.partition, event_key))
+    batch.first_seen.append((rec.partition, event_key, rec.offset))
     batch.unique += 1
     topics = settings.output_topics
     classes = set()

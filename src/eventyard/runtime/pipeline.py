@@ -1,11 +1,11 @@
 """The hot path: one consumer, one producer, one task, whole batches at a time.
 
 Per batch: fetch up to `batch_max_records` from raw + keyed, run both hops over the bytes,
-send everything, await every delivery, then write the dedup changelog entries of ids first
-seen in the batch and await them, then commit offset+1 of the last record of every
-partition in the batch. A changelog entry is never durable before the outputs it guards:
-otherwise a crash between the two would make the replay treat an unpublished event as a
-duplicate, i.e. lose it. After a crash only uncommitted batches repeat.
+send every output, dead letter and dedup changelog entry, await every delivery, then commit
+offset+1 of the last record of every partition in the batch. A changelog entry counts on
+restore only if its batch was committed (it records its keyed offset), so a crash before
+the commit replays the batch and routes it again instead of calling it a duplicate, i.e.
+losing it. After a crash only uncommitted batches repeat.
 """
 
 from __future__ import annotations
@@ -145,8 +145,10 @@ class Pipeline:
     async def _publish(
         self, batch: Batch, offsets: dict[TopicPartition, OffsetAndMetadata]
     ) -> None:
-        await self._send_all(batch.sends)
-        await self._send_all(self._changelog_sends(batch))
+        # One round: changelog entries go out with the outputs they guard. They only count
+        # once this batch's offsets are committed (runtime/changelog.py), so a crash before
+        # the commit replays the batch and routes it again, never loses it.
+        await self._send_all([*batch.sends, *self._changelog_sends(batch)])
         assert self._consumer is not None
         try:
             await self._consumer.commit(offsets)
@@ -166,10 +168,10 @@ class Pipeline:
             await producer.send_offsets_to_transaction(offsets, self.settings.group_id)
 
     def _changelog_sends(self, batch: Batch) -> list[Send]:
-        value = changelog.encode_value(batch.now_ms)
+        topic, now_ms = self.settings.topic_dedup, batch.now_ms
         return [
-            Send(self.settings.topic_dedup, value, key, [], partition=p)
-            for p, key in batch.first_seen
+            Send(topic, changelog.encode_value(now_ms, offset), key, [], partition=p)
+            for p, key, offset in batch.first_seen
         ]
 
     async def _send_all(self, sends: list[Send]) -> None:
@@ -259,7 +261,10 @@ class Pipeline:
             try:
                 for p in fresh:
                     self.store.drop_partition(p)
-                await changelog.restore(self.settings, self.store, fresh, int(time.time() * 1000))
+                committed = await self._committed_keyed(fresh)
+                await changelog.restore(
+                    self.settings, self.store, fresh, int(time.time() * 1000), committed
+                )
             except Exception as exc:
                 # aiokafka only logs listener errors; routing without history would route
                 # duplicates, so the loop re-raises this and the worker exits.
@@ -269,6 +274,17 @@ class Pipeline:
             self._restored.update(fresh)
             self._rebalancing = False
             self.telemetry.dedup_ids.set(len(self.store))
+
+
+    async def _committed_keyed(self, partitions: list[int]) -> dict[int, int]:
+        consumer = self._consumer
+        assert consumer is not None
+        committed: dict[int, int] = {}
+        for p in partitions:
+            offset = await consumer.committed(TopicPartition(self.settings.topic_keyed, p))
+            if offset is not None:
+                committed[p] = offset
+        return committed
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
