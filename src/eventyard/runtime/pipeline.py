@@ -57,6 +57,7 @@ class Pipeline:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._sender: BatchSender | None = None
+        self._commit_task: asyncio.Task[None] | None = None
         self._next_lag = 0.0
         self.last_progress = time.monotonic()
         self.running = False
@@ -82,6 +83,8 @@ class Pipeline:
     async def close(self) -> None:
         """Flush and close clients; leaving the group lets the others take over at once."""
         self.running = False
+        with contextlib.suppress(Exception):  # already logged by _commit if it failed
+            await self.flush_commit()
         if self._producer is not None:
             await self._producer.stop()
         if self._consumer is not None:
@@ -110,6 +113,7 @@ class Pipeline:
                             await self._process(batch)
                 self.last_progress = time.monotonic()
                 await self._update_lag()
+            await self.flush_commit()
             log.info("routing loop stopped after its last batch")
         finally:
             self.done.set()
@@ -149,6 +153,12 @@ class Pipeline:
         # once this batch's offsets are committed (runtime/changelog.py), so a crash before
         # the commit replays the batch and routes it again, never loses it.
         await self._send_all([*batch.sends, *self._changelog_sends(batch)])
+        # The commit runs while the next batch is fetched and routed: it is off the latency
+        # path, and commits stay in order because each waits for the one before.
+        await self.flush_commit()
+        self._commit_task = asyncio.create_task(self._commit(offsets))
+
+    async def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         assert self._consumer is not None
         try:
             await self._consumer.commit(offsets)
@@ -156,6 +166,12 @@ class Pipeline:
             # The group moved on: the new owner replays this batch. Its outputs are out,
             # so the replay costs duplicates, never a loss.
             log.warning("commit failed after a rebalance, batch will be replayed: %s", exc)
+
+    async def flush_commit(self) -> None:
+        """Wait for the last batch's commit (before the next, a revoke, or shutdown)."""
+        task, self._commit_task = self._commit_task, None
+        if task is not None:
+            await task
 
     async def _publish_transaction(
         self, batch: Batch, offsets: dict[TopicPartition, OffsetAndMetadata]
@@ -240,6 +256,7 @@ class Pipeline:
         self._rebalancing = True
         self._generation += 1
         async with self.lock:  # the in-flight batch finishes (and commits) first
+            await self.flush_commit()
             for tp in revoked:
                 if tp.topic == self.settings.topic_keyed:
                     self.store.drop_partition(tp.partition)
