@@ -379,7 +379,7 @@ def test_platform_class_mismatch() -> None:
     """)
     p = only(problems_of(text))
     assert (p.line, p.path) == (line_of(text, "class: crm"), "destinations.meta.class")
-    assert p.message == "meta is a ads destination"
+    assert p.message == "meta destinations are class ads"
 
 
 def test_unknown_platform_needs_platform_key() -> None:

@@ -39,7 +39,7 @@ def lint(
         expected = PLATFORMS[platform].klass
         if expected != "any" and dest.klass != expected:
             problems.append(
-                smap.problem((*base, "class"), f"{platform} is a {expected} destination")
+                smap.problem((*base, "class"), f"{platform} destinations are class {expected}")
             )
         if dest.pii not in PII_MODES[dest.klass]:
             allowed = "|".join(PII_MODES[dest.klass])
