@@ -7,7 +7,7 @@ value, never an exception, so one poison record can never stop a partition.
 
 from __future__ import annotations
 
-from eventyard.contract.codec import DEFAULT_MAX_EVENT_BYTES, Decoded, decode, peek_event_id
+from eventyard.contract.codec import DEFAULT_MAX_EVENT_BYTES, decode, peek_event_id
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.routing.outcome import Admitted, DeadLetter, Routed
 from eventyard.routing.router import route_event
@@ -40,12 +40,7 @@ def process(
         decoded = decode(value, record_ts_ms, now_ms, max_bytes)
         if isinstance(decoded, DeadLetter):
             return decoded
-        return _route(decoded, record_ts_ms, policy, now_ms)
+        return route_event(decoded.event, decoded.event_time_ms, record_ts_ms, policy, now_ms)
     except Exception as exc:
         return DeadLetter("internal.error", f"router: {type(exc).__name__} while routing")
 
-
-def _route(
-    decoded: Decoded, record_ts_ms: int, policy: CompiledPolicy, now_ms: int
-) -> Routed | DeadLetter:
-    return route_event(decoded.event, decoded.event_time_ms, record_ts_ms, policy, now_ms)
