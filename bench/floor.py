@@ -13,9 +13,10 @@ inside them and compression is off, so the bytes on the wire match.
 
 Variants (see bench/README.md):
 - "outputs": ads/crm/warehouse/dlq records only (the router's external output).
-- "full": also the worker's internal writes, one keyed record per valid event (hop A)
-  and one dedup changelog record per routed event. The second consume of the keyed topic
-  is not reproduced: that is part of what the keyed hop costs the worker.
+- "full": also the worker's internal writes: one keyed record per valid event that takes
+  the keyed hop (not keyed by its own eventId; the rest take the direct path) and one
+  dedup changelog record per routed event. The second consume of the keyed topic is not
+  reproduced: that is part of what the keyed hop costs the worker.
 
 Produce modes:
 - "batch": a BatchBuilder per partition and one send_batch() each, the way the worker's
@@ -37,7 +38,6 @@ from typing import Any, TypeAlias
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import OffsetAndMetadata, RecordMetadata
 
 from bench.workload import Workload
@@ -52,6 +52,7 @@ from eventyard.runtime.hops import (
     H_SOURCE_TIMESTAMP,
     H_SOURCE_TOPIC,
 )
+from eventyard.runtime.partitioning import partition_for
 from eventyard.runtime.settings import Settings
 
 Headers: TypeAlias = list[tuple[str, bytes]]
@@ -71,7 +72,8 @@ def build_plan(
         raise ValueError(f"unknown floor variant {variant!r}")
     full = variant == "full"
     raw_topic = settings.topic_raw.encode()
-    changelog_size = len(changelog.encode_value(work.now_ms, 10**9))
+    changelog_size = {raw: len(changelog.encode_value(work.now_ms, 10**9, raw=raw))
+                      for raw in (False, True)}
     plan: Plan = {}
     for rec, fate, md in zip(work.records, work.fates, metadata, strict=True):
         source: Headers = [
@@ -84,7 +86,11 @@ def build_plan(
         if not fate.valid or fate.reason:
             headers = [(H_REASON, fate.reason), (H_DETAIL, fate.detail), *source]
             sends.append((settings.topic_dlq, rec.key, len(rec.value), headers, None, False))
-        if fate.valid and full:
+        # Keyed by its own eventId on that id's partition: the worker routes it on the
+        # direct path (runtime/hops.py), with no keyed copy.
+        direct = rec.key == fate.event_id and md.partition == partition_for(
+            fate.event_id, settings.partitions)
+        if fate.valid and full and not direct:
             keyed_headers = [*source, (H_SOURCE_KEY, rec.key)] if rec.key is not None else source
             sends.append((settings.topic_keyed, fate.event_id, len(rec.value), keyed_headers,
                           None, True))
@@ -95,7 +101,7 @@ def build_plan(
             # The worker writes the entry to the keyed partition's number; any fixed
             # spread across partitions costs the same.
             partition = hash(fate.event_id) % settings.partitions
-            sends.append((settings.topic_dedup, fate.event_id, changelog_size, [],
+            sends.append((settings.topic_dedup, fate.event_id, changelog_size[direct], [],
                           partition, False))
         plan[(md.partition, md.offset)] = tuple(sends)
     return plan
@@ -124,12 +130,12 @@ class _PerRecord:
 
 class _Batched:
     """aiokafka's batch API: one BatchBuilder per partition, one `send_batch()` each.
-    Partitions are chosen per record as send() would (DefaultPartitioner, murmur2)."""
+    Partitions are chosen per record as send() would, with the worker's own cached
+    murmur2 (runtime/partitioning.py), so both sides pay the same per-record cost."""
 
     def __init__(self, producer: AIOKafkaProducer, partitions: dict[str, list[int]]) -> None:
         self.producer = producer
         self.partitions = partitions
-        self.partitioner = DefaultPartitioner()
         self.builders: dict[tuple[str, int], Any] = {}
         self.futures: list[Awaitable[object]] = []
         self.count = 0
@@ -137,7 +143,7 @@ class _Batched:
     async def add(self, topic: str, key: bytes | None, value: bytes, headers: Headers,
                   partition: int | None, timestamp_ms: int | None) -> None:
         if partition is None:
-            partition = self.partitioner(key, self.partitions[topic], self.partitions[topic])
+            partition = partition_for(key, len(self.partitions[topic]))
         tp = (topic, partition)
         builder = self.builders.get(tp)
         if builder is None:

@@ -52,6 +52,12 @@ class Telemetry:
             ["reason"],
             registry=r,
         )
+        self.events_rekeyed = Counter(
+            "eventyard_events_rekeyed",
+            "Raw records that took the keyed hop (not keyed by their own eventId, or their "
+            "dedup partition is held by another worker) instead of the direct path.",
+            registry=r,
+        )
         self.duplicates = Counter(
             "eventyard_duplicates", "Events dropped as duplicates of an eventId.", registry=r
         )

@@ -34,6 +34,15 @@ def wait_split(a: WorkerProcess, b: WorkerProcess, timeout: float = 30.0) -> Non
     raise AssertionError(f"no split: {last_assignment(a)!r} / {last_assignment(b)!r}")
 
 
+def _partitions(assignment: str, topic: str) -> str:
+    """"a.raw[0, 1], a.keyed[0, 1]" -> "[0, 1]" for topic "a.raw"."""
+    for part in assignment.split("], "):
+        name, _, nums = part.partition("[")
+        if name == topic:
+            return nums.rstrip("]")
+    return ""
+
+
 def ids(records: dict[str, list[Record]], topic: str) -> Counter[str]:
     return Counter(orjson.loads(r.value)["eventId"] for r in records[topic])
 
@@ -47,6 +56,11 @@ async def test_two_workers_share_and_take_over(yard: Yard) -> None:
 
     a, b = yard.worker("a"), yard.worker("b")
     wait_split(a, b)
+    # The range assignor gives each member the same numbers of raw and keyed partitions,
+    # so records keyed by their eventId are routed without the keyed hop.
+    for w in (a, b):
+        raw, keyed = (_partitions(last_assignment(w), t) for t in (s.topic_raw, s.topic_keyed))
+        assert raw and raw == keyed, last_assignment(w)
     await yard.send([(r.key, r.value) for r in first_half])
     half_ids = {r.event_id for r in first_half if r.event_id is not None}
     async with yard.reader() as reader:
@@ -56,6 +70,10 @@ async def test_two_workers_share_and_take_over(yard: Yard) -> None:
         assert metric_sum(mb, "eventyard_events_consumed_total") > 0
         assert metric_sum(ma, "eventyard_events_unique_total") > 0
         assert metric_sum(mb, "eventyard_events_unique_total") > 0
+        consumed = sum(metric_sum(m, "eventyard_events_consumed_total") for m in (ma, mb))
+        rekeyed = sum(metric_sum(m, "eventyard_events_rekeyed_total") for m in (ma, mb))
+        # Only the ~2% duplicates are keyed by user; the rest take the direct path.
+        assert 0 < rekeyed < 0.1 * consumed, (rekeyed, consumed)
 
         assert a.terminate() == 0, a.log()[-3000:]
         await yard.send([(r.key, r.value) for r in second_half])

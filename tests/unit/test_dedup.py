@@ -94,7 +94,7 @@ def test_memory_per_held_id_is_under_100_bytes() -> None:
 
 
 def test_restore_holds_only_committed_entries_inside_the_window() -> None:
-    from eventyard.runtime.changelog import encode_value, held_entries
+    from eventyard.runtime.changelog import Committed, encode_value, held_entries
 
     now, window = 10_000_000, 1_000_000
     records = [
@@ -105,6 +105,23 @@ def test_restore_holds_only_committed_entries_inside_the_window() -> None:
         (1, b"never-committed", encode_value(now - 10, 0)),
         (0, None, encode_value(now - 10, 1)),
         (0, b"junk", b"not-a-number"),
+        # Direct-path entries count against raw partition 0's commit (7), not keyed's (42).
+        (0, b"direct-committed", encode_value(now - 10, 6, raw=True)),
+        (0, b"direct-in-flight", encode_value(now - 10, 7, raw=True)),
+        (1, b"direct-never-committed", encode_value(now - 10, 0, raw=True)),
     ]
-    held = list(held_entries(records, {0: 42}, now - window))
-    assert [(p, k) for p, k, _ in held] == [(0, b"committed"), (0, b"legacy")]
+    committed = Committed(keyed={0: 42}, raw={0: 7, 1: 0})
+    held = list(held_entries(records, committed, now - window))
+    assert [(p, k) for p, k, _ in held] == [
+        (0, b"committed"), (0, b"legacy"), (0, b"direct-committed")
+    ]
+
+
+def test_changelog_values_round_trip() -> None:
+    from eventyard.runtime.changelog import Entry, decode_value, encode_value
+
+    assert decode_value(encode_value(123, 45)) == Entry(123, 45, raw=False)
+    assert decode_value(encode_value(123, 45, raw=True)) == Entry(123, 45, raw=True)
+    assert decode_value(b"123") == Entry(123, None, raw=False)
+    assert decode_value(b"12x:3") is None
+    assert decode_value(None) is None

@@ -1,14 +1,16 @@
 """Dedup changelog I/O: entry encoding, and rebuilding a DedupStore for assigned partitions.
 
-One entry per routed eventId: key = eventId, value = "FIRST_SEEN_MS:KEYED_OFFSET" (ASCII),
-written to the changelog partition with the same number as the keyed record's partition,
-so restoring keyed partition p reads changelog partition p only.
+One entry per routed eventId: key = eventId, value = "FIRST_SEEN_MS:OFFSET" for an event
+routed from keyed partition p, "FIRST_SEEN_MS:OFFSET:raw" for one routed straight from raw
+partition p (the direct path, runtime/hops.py). Either way it is written to changelog
+partition p, so restoring dedup partition p reads changelog partition p only.
 
 An entry counts only if the batch that wrote it was committed: on restore, entries whose
-keyed offset is at or past the partition's committed offset are ignored, because that
-batch will be replayed (its outputs may never have been acknowledged). That is what lets
-the worker write entries in the same round as the outputs they guard instead of after
-them, without a crash ever turning a replay into a loss.
+offset is at or past the committed offset of their source partition (keyed p or raw p)
+are ignored, because that batch will be replayed (its outputs may never have been
+acknowledged). That is what lets the worker write entries in the same round as the
+outputs they guard instead of after them, without a crash ever turning a replay into a
+loss.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -29,18 +32,32 @@ FETCH_TIMEOUT_MS = 200
 FETCH_MAX_RECORDS = 50_000
 
 
-def encode_value(first_seen_ms: int, keyed_offset: int) -> bytes:
-    return f"{first_seen_ms}:{keyed_offset}".encode()
+RAW_SUFFIX = b":raw"
 
 
-def decode_value(value: bytes | None) -> tuple[int, int | None] | None:
-    """(first-seen ms, keyed offset); offset None for entries written before offsets were
-    recorded (those were only ever written after their outputs were acknowledged)."""
+def encode_value(first_seen_ms: int, offset: int, *, raw: bool = False) -> bytes:
+    """`offset` is the routed record's: in keyed partition p, or raw partition p if `raw`."""
+    return f"{first_seen_ms}:{offset}".encode() + (RAW_SUFFIX if raw else b"")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    first_seen_ms: int
+    # None for entries written before offsets were recorded (those were only ever written
+    # after their outputs were acknowledged).
+    offset: int | None
+    raw: bool  # the offset is in raw partition p (direct path), not keyed partition p
+
+
+def decode_value(value: bytes | None) -> Entry | None:
     if not value:
         return None  # tombstone or junk: nothing to hold
+    raw = value.endswith(RAW_SUFFIX)
+    if raw:
+        value = value[: -len(RAW_SUFFIX)]
     ms, _, offset = value.partition(b":")
     try:
-        return int(ms), int(offset) if offset else None
+        return Entry(int(ms), int(offset) if offset else None, raw)
     except ValueError:
         return None
 
@@ -70,31 +87,37 @@ async def read_to_highwater(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """Committed offsets of the group, by partition number (absent: nothing committed)."""
+
+    keyed: Mapping[int, int]
+    raw: Mapping[int, int]
+
+
 def held_entries(
     records: Iterable[tuple[int, bytes | None, bytes | None]],
-    committed: Mapping[int, int],
+    committed: Committed,
     horizon_ms: int,
 ) -> Iterator[tuple[int, bytes, int]]:
     """(partition, eventId, first seen) of the entries a restored store must hold: inside
     the window, and written by a batch that was committed."""
     for partition, key, value in records:
-        decoded = decode_value(value)
-        if key is None or decoded is None:
+        entry = decode_value(value)
+        if key is None or entry is None or entry.first_seen_ms <= horizon_ms:
             continue
-        first_seen, offset = decoded
-        if first_seen <= horizon_ms:
-            continue
-        if offset is not None and offset >= committed.get(partition, 0):
+        source = committed.raw if entry.raw else committed.keyed
+        if entry.offset is not None and entry.offset >= source.get(partition, 0):
             continue  # its batch was not committed: it replays, and must route again
-        yield partition, key, first_seen
+        yield partition, key, entry.first_seen_ms
 
 
 async def restore(
     settings: Settings, store: DedupStore, partitions: Iterable[int], now_ms: int,
-    committed: Mapping[int, int], timeout_s: float = 120.0,
+    committed: Committed, timeout_s: float = 120.0,
 ) -> int:
     """Load changelog entries of `partitions` still inside the window whose batch was
-    committed (`committed`: keyed partition -> committed offset; absent means none)."""
+    committed."""
     tps = [TopicPartition(settings.topic_dedup, p) for p in sorted(set(partitions))]
     if not tps:
         return 0

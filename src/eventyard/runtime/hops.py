@@ -7,6 +7,15 @@ exactly one worker, so dedup is a local lookup (the Kafka Streams repartition pa
 
 Hop B (keyed → outputs): dedup on eventId, then the full pure core with the current policy.
 
+The direct path: producers are asked to key raw records by eventId (DESIGN.md §3), and a
+record so keyed already sits on raw partition p = partition_for(eventId). When this worker
+also holds dedup partition p (it owns keyed partition p and has restored it), hop A routes
+the record itself, exactly as hop B would: every copy of that eventId still meets in dedup
+partition p, whichever path it took, and the event skips a produce, a fetch long-poll and
+a second decode. Whether it applies is decided per record, so it is correct under any
+partition assignment; the group's range assignor (runtime/kafka.py) makes it the common
+case by giving raw p and keyed p to the same worker.
+
 Both hops fill a `Batch`: the records to send and plain-dict tallies, which the pipeline
 turns into one metric update per label set per batch.
 """
@@ -24,6 +33,7 @@ from eventyard import core
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.routing.outcome import DeadLetter
 from eventyard.runtime.dedup import DedupStore, fingerprint
+from eventyard.runtime.partitioning import partition_for
 from eventyard.runtime.settings import Settings
 
 H_REASON = "eventyard-reason"
@@ -67,10 +77,20 @@ class Batch:
     # (class, event time ms) per event and class it was published to: event lag is
     # observed once acknowledged.
     event_times: list[tuple[str, int]] = field(default_factory=list)
-    # (keyed partition, eventId, keyed offset) first seen in this batch: changelog
-    # entries, which count on restore only once this batch is committed.
-    first_seen: list[tuple[int, bytes, int]] = field(default_factory=list)
+    # (dedup partition, eventId, offset, offset is in raw) first seen in this batch:
+    # changelog entries, which count on restore only once this batch is committed.
+    first_seen: list[tuple[int, bytes, int, bool]] = field(default_factory=list)
     records_in: int = 0
+    rekeyed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Direct:
+    """Where the direct path applies: raw partitions whose dedup partition (same number)
+    this worker holds, and the keyed topic's partition count."""
+
+    partitions: frozenset[int]
+    keyed_partitions: int
 
 
 @lru_cache(maxsize=256)
@@ -95,24 +115,38 @@ def dead_letter(
     return Send(settings.topic_dlq, value, key, headers)
 
 
-def hop_a(settings: Settings, rec: Record, batch: Batch) -> None:
+def hop_a(
+    settings: Settings, rec: Record, policy: CompiledPolicy, store: DedupStore,
+    direct: Direct, batch: Batch,
+) -> None:
     batch.consumed += 1
-    source = source_headers(rec)
-    # Validation happens once, in hop B; here only the dedup key is needed. A record with
-    # no usable eventId is validated fully now, for the exact dead-letter reason.
+    # Validation happens once, when the event is routed; here only the dedup key is
+    # needed. A record with no usable eventId is validated fully now, for the exact
+    # dead-letter reason.
     event_id = core.peek_event_id(rec.value, settings.max_event_bytes)
     if event_id is None:
         result = core.admit(rec.value, rec.timestamp, batch.now_ms, settings.max_event_bytes)
         if isinstance(result, DeadLetter):
             batch.dead_letters[result.reason] += 1
-            batch.sends.append(dead_letter(settings, result, rec.value, rec.key, source))
+            batch.sends.append(
+                dead_letter(settings, result, rec.value, rec.key, source_headers(rec))
+            )
             return
         event_id = result.event_id
+    event_key = event_id.encode()
+    if (
+        rec.key == event_key
+        and rec.partition in direct.partitions
+        and partition_for(event_key, direct.keyed_partitions) == rec.partition
+    ):
+        _route(settings, rec, event_key, policy, store, batch, raw=True)
+        return
+    batch.rekeyed += 1
+    source = source_headers(rec)
     if rec.key is not None:
         source.append((H_SOURCE_KEY, rec.key))
     batch.sends.append(
-        Send(settings.topic_keyed, rec.value, event_id.encode(), source,
-             timestamp_ms=rec.timestamp)
+        Send(settings.topic_keyed, rec.value, event_key, source, timestamp_ms=rec.timestamp)
     )
 
 
@@ -127,7 +161,15 @@ def carried_source(rec: Record) -> tuple[Headers, bytes | None]:
 def hop_b(
     settings: Settings, rec: Record, policy: CompiledPolicy, store: DedupStore, batch: Batch
 ) -> None:
-    event_key = rec.key
+    _route(settings, rec, rec.key, policy, store, batch, raw=False)
+
+
+def _route(
+    settings: Settings, rec: Record, event_key: bytes | None, policy: CompiledPolicy,
+    store: DedupStore, batch: Batch, *, raw: bool,
+) -> None:
+    """Dedup in partition rec.partition, then the full core. `raw`: rec is a raw record
+    on the direct path, not a keyed record written by hop A."""
     if event_key is not None and store.seen(rec.partition, fingerprint(event_key)):
         batch.duplicates += 1
         return
@@ -135,7 +177,7 @@ def hop_b(
                           settings.max_event_bytes)
     if isinstance(result, DeadLetter):
         batch.dead_letters[result.reason] += 1
-        source, key = carried_source(rec)
+        source, key = (source_headers(rec), rec.key) if raw else carried_source(rec)
         batch.sends.append(dead_letter(settings, result, rec.value, key, source))
         return
     if event_key is None:  # not written by hop A; key by what the core decoded
@@ -145,7 +187,7 @@ def hop_b(
             return
     # Remembered now so a second copy later in this same batch is caught too.
     store.add(rec.partition, fingerprint(event_key), batch.now_ms)
-    batch.first_seen.append((rec.partition, event_key, rec.offset))
+    batch.first_seen.append((rec.partition, event_key, rec.offset, raw))
     batch.unique += 1
     topics = settings.output_topics
     classes = set()

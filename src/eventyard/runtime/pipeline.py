@@ -3,9 +3,9 @@
 Per batch: fetch up to `batch_max_records` from raw + keyed, run both hops over the bytes,
 send every output, dead letter and dedup changelog entry, await every delivery, then commit
 offset+1 of the last record of every partition in the batch. A changelog entry counts on
-restore only if its batch was committed (it records its keyed offset), so a crash before
-the commit replays the batch and routes it again instead of calling it a duplicate, i.e.
-losing it. After a crash only uncommitted batches repeat.
+restore only if its batch was committed (it records the routed record's offset), so a
+crash before the commit replays the batch and routes it again instead of calling it a
+duplicate, i.e. losing it. After a crash only uncommitted batches repeat.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from eventyard.runtime import changelog, kafka
 from eventyard.runtime.dedup import DedupStore
-from eventyard.runtime.hops import Batch, Record, Send, hop_a, hop_b
+from eventyard.runtime.hops import Batch, Direct, Record, Send, hop_a, hop_b
 from eventyard.runtime.policy_holder import PolicyHolder
 from eventyard.runtime.sender import BatchSender
 from eventyard.runtime.settings import Settings
@@ -52,8 +52,10 @@ class Pipeline:
         self._stopping = asyncio.Event()
         self.done = asyncio.Event()
         self._fatal: BaseException | None = None
-        # Keyed partitions whose dedup state is loaded; records of others wait.
+        # Keyed partitions whose dedup state is loaded; records of others wait. Raw records
+        # of these partition numbers may take the direct path (runtime/hops.py).
         self._restored: set[int] = set()
+        self._keyed_partitions = 0
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._sender: BatchSender | None = None
@@ -72,6 +74,14 @@ class Pipeline:
         self._producer = kafka.producer(s, transactional_id=transactional_id)
         await self._producer.start()
         self._sender = BatchSender(self._producer)
+        self._keyed_partitions = await self._sender.partition_count(s.topic_keyed)
+        raw_partitions = await self._sender.partition_count(s.topic_raw)
+        if raw_partitions != self._keyed_partitions:
+            log.warning(
+                "%s has %d partitions and %s has %d: the direct path needs equal counts, so "
+                "nearly every event takes the keyed hop (correct, but slower)",
+                s.topic_raw, raw_partitions, s.topic_keyed, self._keyed_partitions,
+            )
         self._consumer = kafka.group_consumer(s, read_committed=self.exactly_once)
         await self._consumer.start()
         self._consumer.subscribe([s.topic_raw, s.topic_keyed], listener=_Listener(self))
@@ -130,11 +140,12 @@ class Pipeline:
         if policy.dedup_window_ms != self.store.window_ms:
             self.store.set_window(policy.dedup_window_ms)
         batch = Batch(now_ms=int(time.time() * 1000))
+        direct = Direct(frozenset(self._restored), self._keyed_partitions)
         for tp, recs in records.items():
             batch.records_in += len(recs)
             if tp.topic == s.topic_raw:
                 for rec in recs:
-                    hop_a(s, rec, batch)
+                    hop_a(s, rec, policy, self.store, direct, batch)
             else:
                 for rec in recs:
                     hop_b(s, rec, policy, self.store, batch)
@@ -186,8 +197,8 @@ class Pipeline:
     def _changelog_sends(self, batch: Batch) -> list[Send]:
         topic, now_ms = self.settings.topic_dedup, batch.now_ms
         return [
-            Send(topic, changelog.encode_value(now_ms, offset), key, [], partition=p)
-            for p, key, offset in batch.first_seen
+            Send(topic, changelog.encode_value(now_ms, offset, raw=raw), key, [], partition=p)
+            for p, key, offset, raw in batch.first_seen
         ]
 
     async def _send_all(self, sends: list[Send]) -> None:
@@ -215,6 +226,7 @@ class Pipeline:
     def _record_metrics(self, batch: Batch, seconds: float) -> None:
         t = self.telemetry
         t.events_consumed.inc(batch.consumed)
+        t.events_rekeyed.inc(batch.rekeyed)
         t.duplicates.inc(batch.duplicates)
         t.events_unique.inc(batch.unique)
         for reason, n in batch.dead_letters.items():
@@ -278,7 +290,10 @@ class Pipeline:
             try:
                 for p in fresh:
                     self.store.drop_partition(p)
-                committed = await self._committed_keyed(fresh)
+                committed = changelog.Committed(
+                    keyed=await self._committed(self.settings.topic_keyed, fresh),
+                    raw=await self._committed(self.settings.topic_raw, fresh),
+                )
                 await changelog.restore(
                     self.settings, self.store, fresh, int(time.time() * 1000), committed
                 )
@@ -293,12 +308,12 @@ class Pipeline:
             self.telemetry.dedup_ids.set(len(self.store))
 
 
-    async def _committed_keyed(self, partitions: list[int]) -> dict[int, int]:
+    async def _committed(self, topic: str, partitions: list[int]) -> dict[int, int]:
         consumer = self._consumer
         assert consumer is not None
         committed: dict[int, int] = {}
         for p in partitions:
-            offset = await consumer.committed(TopicPartition(self.settings.topic_keyed, p))
+            offset = await consumer.committed(TopicPartition(topic, p))
             if offset is not None:
                 committed[p] = offset
         return committed

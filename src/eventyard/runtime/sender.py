@@ -4,8 +4,8 @@
 a partitioner call each), and the router sends ~5 records per event: that, not routing,
 was most of the worker's CPU. Here each record is appended to a BatchBuilder of its
 partition and every builder goes out with one `send_batch()`, so the per-record cost is a
-single append. Partitions are chosen exactly as `send()` would (aiokafka's
-DefaultPartitioner: murmur2 of the key, as the Java client), so keys keep their partition.
+single append. Partitions are chosen exactly as `send()` would (runtime/partitioning.py:
+murmur2 of the key, as the Java client), so keys keep their partition.
 """
 
 from __future__ import annotations
@@ -15,35 +15,35 @@ from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 
 from eventyard.runtime.hops import Send
+from eventyard.runtime.partitioning import partition_for
 
 
 class BatchSender:
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self._producer = producer
-        self._partitioner = DefaultPartitioner()
-        self._partitions: dict[str, list[int]] = {}
+        self._counts: dict[str, int] = {}
 
-    async def _partitions_of(self, topic: str) -> list[int]:
-        known = self._partitions.get(topic)
+    async def partition_count(self, topic: str) -> int:
+        known = self._counts.get(topic)
         if known is None:
             # Partition counts never change under us: create_partitions is refused on Tansu
             # and documented as a stop-the-world change on Kafka (docs/runtime.md).
-            known = sorted(await self._producer.partitions_for(topic))
-            self._partitions[topic] = known
+            known = len(await self._producer.partitions_for(topic))
+            self._counts[topic] = known
         return known
 
     async def send_all(self, sends: Iterable[Send]) -> None:
         """Send everything and wait until every record is acknowledged (acks=all)."""
         builders: dict[tuple[str, int], Any] = {}
         futures: list[Awaitable[object]] = []
+        counts = self._counts
         for s in sends:
             partition = s.partition
             if partition is None:
-                partitions = await self._partitions_of(s.topic)
-                partition = self._partitioner(s.key, partitions, partitions)
+                n = counts.get(s.topic) or await self.partition_count(s.topic)
+                partition = partition_for(s.key, n)
             tp = (s.topic, partition)
             builder = builders.get(tp)
             if builder is None:

@@ -1,0 +1,132 @@
+"""The two hops and the direct path, on ConsumerRecords in memory (no broker): which path
+a raw record takes, and that every copy of an eventId meets in one dedup partition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka.structs import ConsumerRecord
+
+from eventyard.policy import load_policy
+from eventyard.policy.compiled import CompiledPolicy
+from eventyard.runtime.dedup import DedupStore
+from eventyard.runtime.hops import (
+    H_SOURCE_KEY,
+    H_SOURCE_OFFSET,
+    Batch,
+    Direct,
+    Record,
+    hop_a,
+    hop_b,
+)
+from eventyard.runtime.partitioning import partition_for
+from eventyard.runtime.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PARTITIONS = 8
+NOW = 1_800_000_000_000
+SETTINGS = Settings(bootstrap_servers="unused:9092")
+
+
+@pytest.fixture(scope="module")
+def policy() -> CompiledPolicy:
+    return load_policy(ROOT / "config" / "routing.yaml")
+
+
+def _event(event_id: str, **extra: object) -> bytes:
+    return orjson.dumps({"event": "SignUp", "eventId": event_id, "userId": "u-1",
+                         "email": "ada@example.com", **extra})
+
+
+def _rec(topic: str, partition: int, offset: int, key: bytes | None, value: bytes,
+         headers: list[tuple[str, bytes]] | None = None) -> Record:
+    return ConsumerRecord(topic, partition, offset, NOW, 0, key, value, None,
+                          len(key or b""), len(value), headers or [])
+
+
+def _home(event_id: str) -> int:
+    return partition_for(event_id.encode(), PARTITIONS)
+
+
+def _direct(*partitions: int) -> Direct:
+    return Direct(frozenset(partitions), PARTITIONS)
+
+
+def test_raw_record_keyed_by_its_event_id_is_routed_in_hop_a(policy: CompiledPolicy) -> None:
+    p = _home("e-1")
+    batch, store = Batch(now_ms=NOW), DedupStore(policy.dedup_window_ms)
+    hop_a(SETTINGS, _rec(SETTINGS.topic_raw, p, 17, b"e-1", _event("e-1")), policy, store,
+          _direct(p), batch)
+    topics = {s.topic for s in batch.sends}
+    assert SETTINGS.topic_keyed not in topics
+    assert SETTINGS.topic_warehouse in topics and SETTINGS.topic_ads in topics
+    assert (batch.consumed, batch.unique, batch.rekeyed) == (1, 1, 0)
+    # The changelog entry names the raw offset, so restore checks raw p's commit.
+    assert batch.first_seen == [(p, b"e-1", 17, True)]
+
+
+@pytest.mark.parametrize(
+    ("key", "partition_shift", "held"),
+    [
+        (b"u-1", 0, True),      # keyed by user: copies may sit on other partitions
+        (None, 0, True),        # no key at all
+        (b"e-1", 1, True),      # right key, but not the partition the producer's hash gives
+        (b"e-1", 0, False),     # this worker does not hold dedup partition p
+    ],
+)
+def test_other_raw_records_take_the_keyed_hop(
+    policy: CompiledPolicy, key: bytes | None, partition_shift: int, held: bool
+) -> None:
+    p = (_home("e-1") + partition_shift) % PARTITIONS
+    batch, store = Batch(now_ms=NOW), DedupStore(policy.dedup_window_ms)
+    direct = _direct(*range(PARTITIONS)) if held else _direct()
+    hop_a(SETTINGS, _rec(SETTINGS.topic_raw, p, 5, key, _event("e-1")), policy, store,
+          direct, batch)
+    [send] = batch.sends
+    assert (send.topic, send.key, send.partition) == (SETTINGS.topic_keyed, b"e-1", None)
+    assert (batch.rekeyed, batch.unique, batch.first_seen) == (1, 0, [])
+    headers = dict(send.headers)
+    assert headers[H_SOURCE_OFFSET] == b"5"
+    assert headers.get(H_SOURCE_KEY) == key
+
+
+def test_copies_on_both_paths_meet_in_one_dedup_partition(policy: CompiledPolicy) -> None:
+    """A direct copy and a re-keyed copy of one eventId: whichever comes first is routed,
+    the other is a duplicate."""
+    p = _home("e-2")
+    store = DedupStore(policy.dedup_window_ms)
+    first = Batch(now_ms=NOW)
+    hop_a(SETTINGS, _rec(SETTINGS.topic_raw, p, 1, b"e-2", _event("e-2")), policy, store,
+          _direct(p), first)
+    # The server copy, keyed by user, went through hop A elsewhere and lands on keyed p.
+    second = Batch(now_ms=NOW)
+    hop_b(SETTINGS, _rec(SETTINGS.topic_keyed, p, 9, b"e-2", _event("e-2", source="server")),
+          policy, store, second)
+    assert (first.unique, second.duplicates, second.sends) == (1, 1, [])
+
+    # And the other way round: the keyed copy first, the direct copy is the duplicate.
+    store = DedupStore(policy.dedup_window_ms)
+    keyed, raw = Batch(now_ms=NOW), Batch(now_ms=NOW)
+    hop_b(SETTINGS, _rec(SETTINGS.topic_keyed, p, 9, b"e-2", _event("e-2")), policy, store,
+          keyed)
+    hop_a(SETTINGS, _rec(SETTINGS.topic_raw, p, 1, b"e-2", _event("e-2")), policy, store,
+          _direct(p), raw)
+    assert (keyed.unique, raw.duplicates, raw.sends, raw.rekeyed) == (1, 1, [], 0)
+
+
+def test_direct_dead_letter_keeps_the_raw_key_and_coordinates(policy: CompiledPolicy) -> None:
+    p = _home("e-3")
+    value = _event("e-3", email="not-an-address")
+    batch, store = Batch(now_ms=NOW), DedupStore(policy.dedup_window_ms)
+    hop_a(SETTINGS, _rec(SETTINGS.topic_raw, p, 44, b"e-3", value), policy, store,
+          _direct(p), batch)
+    [dl] = batch.sends
+    headers = dict(dl.headers)
+    assert (dl.topic, dl.key, dl.value) == (SETTINGS.topic_dlq, b"e-3", value)
+    assert headers["eventyard-reason"] == b"contract.email.invalid"
+    assert headers["eventyard-source-topic"] == SETTINGS.topic_raw.encode()
+    assert headers[H_SOURCE_OFFSET] == b"44"
+    assert batch.dead_letters == {"contract.email.invalid": 1}
+    assert batch.first_seen == []
