@@ -7,12 +7,12 @@ value, never an exception, so one poison record can never stop a partition.
 
 from __future__ import annotations
 
-from eventyard.contract.codec import DEFAULT_MAX_EVENT_BYTES, decode, peek_event_id
+from eventyard.contract.codec import DEFAULT_MAX_EVENT_BYTES, Peeked, decode, peek, peek_event_id
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.routing.outcome import Admitted, DeadLetter, Routed
 from eventyard.routing.router import route_event
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "admit", "peek_event_id", "process"]
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "Peeked", "admit", "peek", "peek_event_id", "process"]
 
 
 def admit(
@@ -34,10 +34,12 @@ def process(
     policy: CompiledPolicy,
     now_ms: int,
     max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    parsed: Peeked | None = None,
 ) -> Routed | DeadLetter:
-    """Decode, validate, route and shape one raw record."""
+    """Decode, validate, route and shape one raw record (`parsed`: `peek(value)`, if the
+    caller has it)."""
     try:
-        decoded = decode(value, record_ts_ms, now_ms, max_bytes)
+        decoded = decode(value, record_ts_ms, now_ms, max_bytes, parsed)
         if isinstance(decoded, DeadLetter):
             return decoded
         return route_event(decoded.event, decoded.event_time_ms, record_ts_ms, policy, now_ms)

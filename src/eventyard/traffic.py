@@ -91,7 +91,9 @@ def _event(rng: random.Random, seq: int, now_ms: int) -> dict[str, Any]:
         },
     }
     if stage not in ("awareness",) or rng.random() < 0.2:
-        ev.update(_person(rng, visitor))  # identified users carry PII
+        # Identified users carry PII, the same on every event of theirs (their own
+        # seeded draw): a person does not change name or address between events.
+        ev.update(_person(random.Random(visitor), visitor))
     if rng.random() < 0.3:
         ev["clickIds"] = {"gclid": f"Cj0KCQ{visitor}", "fbc": f"fb.1.{now_ms}.{visitor}"}
     if rng.random() < 0.05:

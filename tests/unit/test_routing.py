@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eventyard.policy import CompiledPolicy
 from eventyard.records import SCHEMA_ID, RoutedRecord
@@ -401,3 +403,36 @@ def test_routed_to_lists_every_other_destination(compile_yaml: Any, run: Any,
     )
     out = records(run(make_event("SignUp"), policy=policy))
     assert out["warehouse"]["routedTo"] == {"lake": {"status": "sent", "name": "SignUp"}}
+
+
+@given(ms=st.integers(min_value=-62_135_596_800_000 + 86_400_000, max_value=253_402_300_799_999))
+def test_rfc3339_ms_matches_datetime_formatting(ms: int) -> None:
+    # The per-second cache must give exactly what formatting the whole datetime gives,
+    # zero-padded years and pre-1970 instants included.
+    from datetime import UTC, datetime, timedelta
+
+    from eventyard.routing.router import rfc3339_ms
+
+    expected = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)).isoformat(
+        timespec="milliseconds")[:-6] + "Z"
+    assert rfc3339_ms(ms) == expected
+
+
+def test_ads_block_cache_entries_stay_small() -> None:
+    """The identity cache keeps encoded blocks; orjson's output carries a ~4 KiB buffer
+    unless copied, which at 32k entries was ~450 MiB of worker memory."""
+    import tracemalloc
+
+    from eventyard.routing.router import _ads_blocks
+
+    _ads_blocks.cache_clear()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(2000):
+            _ads_blocks(("google", "meta"), (("email", f"user{i}@example.com"),), None)
+        per_entry = (tracemalloc.get_traced_memory()[0] - before) / 2000
+    finally:
+        tracemalloc.stop()
+        _ads_blocks.cache_clear()
+    assert per_entry < 2000, f"{per_entry:.0f} bytes per cached identity"

@@ -96,23 +96,32 @@ def decode(
     record_ts_ms: int,
     now_ms: int,
     max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    parsed: Peeked | None = None,
 ) -> Decoded | DeadLetter:
+    """`parsed`: what `peek` returned for this very `value`, so it is not parsed twice."""
     if not value:
         return DeadLetter("decode.empty", "value: the record has no value")
-    if len(value) > max_bytes:
-        return DeadLetter(
-            "size.too_large", f"value: {len(value)} bytes is over the {max_bytes}-byte limit"
-        )
-    try:
-        obj = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
+    if parsed is not None:
+        obj = parsed.obj  # peek checked the size and that it is a JSON object
+    else:
+        if len(value) > max_bytes:
+            return DeadLetter(
+                "size.too_large", f"value: {len(value)} bytes is over the {max_bytes}-byte limit"
+            )
         try:
-            value.decode("utf-8")
-        except UnicodeDecodeError:
-            return DeadLetter("decode.not_utf8", "value: not valid UTF-8")
-        return DeadLetter("decode.invalid_json", f"value: not valid JSON ({exc.args[0][:80]})")
-    if not isinstance(obj, dict):
-        return DeadLetter("decode.not_object", f"value: a JSON {type(obj).__name__}, not an object")
+            obj = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                return DeadLetter("decode.not_utf8", "value: not valid UTF-8")
+            return DeadLetter(
+                "decode.invalid_json", f"value: not valid JSON ({exc.args[0][:80]})"
+            )
+        if not isinstance(obj, dict):
+            return DeadLetter(
+                "decode.not_object", f"value: a JSON {type(obj).__name__}, not an object"
+            )
     try:
         # A document with at most MAX_PROPERTIES_DEPTH + 1 brackets in all (the root object
         # is one) cannot nest properties too deep; counting bytes in C is far cheaper than
@@ -156,12 +165,19 @@ def decode(
 _EVENT_ID = re.compile(r"^[!-~]{1,128}$")
 
 
-def peek_event_id(value: bytes | None, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Peeked:
+    event_id: str
+    obj: dict[str, Any]  # the whole parsed document, for `decode(parsed=...)`
+
+
+def peek(value: bytes | None, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Peeked | None:
     """The record's eventId if it has a well-formed one, without validating the rest.
 
-    The worker's first hop only needs the dedup key; full validation happens once, on the
-    second hop, whose dead letters carry the same bytes, key and source coordinates. None
-    means "no usable key": the caller validates fully to learn the exact reason.
+    The worker's first hop only needs the dedup key; full validation happens once, when
+    the event is routed, and its dead letters carry the same bytes, key and source
+    coordinates. None means "no usable key": the caller validates fully to learn the
+    exact reason.
     """
     if not value or len(value) > max_bytes:
         return None
@@ -171,5 +187,10 @@ def peek_event_id(value: bytes | None, max_bytes: int = DEFAULT_MAX_EVENT_BYTES)
         return None
     event_id = obj.get("eventId") if isinstance(obj, dict) else None
     if isinstance(event_id, str) and _EVENT_ID.match(event_id):
-        return event_id
+        return Peeked(event_id, obj)
     return None
+
+
+def peek_event_id(value: bytes | None, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> str | None:
+    peeked = peek(value, max_bytes)
+    return peeked.event_id if peeked is not None else None

@@ -27,6 +27,10 @@ class Route:
     context: tuple[str, ...]
     click_ids: frozenset[str]
     properties: str | frozenset[str]  # "all" | "none" | allowlist
+    # The record's first fields, encoded once: b'{"destination":..,"class":..,"name":..'
+    # (routing/router.py splices it). Empty for custom-event routes, whose name is the
+    # event's own.
+    head: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

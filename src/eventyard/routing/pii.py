@@ -309,6 +309,14 @@ def _hash_one(
         return None
 
 
+# A user's values recur across their events, but an event's set of ad platforms varies
+# with its name, so the router's per-identity block cache misses where this per-value one
+# hits. Bounded; raw values stay in process memory, as in the phone-parse cache.
+@lru_cache(maxsize=65536)
+def _sha256_cached(style: Style, raw: str, cc: str | None) -> str | None:
+    return _hash_one(style, raw, cc)
+
+
 # ---------------------------------------------------------------- platform specs
 
 
@@ -381,7 +389,7 @@ def hash_user_many(
                 continue
             key = (field, style)
             if key not in memo:
-                memo[key] = _hash_one(style, raw, cc)
+                memo[key] = _sha256_cached(style, raw, cc)
             if (h := memo[key]) is not None:
                 block[field] = h
         out[platform] = block

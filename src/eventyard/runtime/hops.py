@@ -123,8 +123,8 @@ def hop_a(
     # Validation happens once, when the event is routed; here only the dedup key is
     # needed. A record with no usable eventId is validated fully now, for the exact
     # dead-letter reason.
-    event_id = core.peek_event_id(rec.value, settings.max_event_bytes)
-    if event_id is None:
+    peeked = core.peek(rec.value, settings.max_event_bytes)
+    if peeked is None:
         result = core.admit(rec.value, rec.timestamp, batch.now_ms, settings.max_event_bytes)
         if isinstance(result, DeadLetter):
             batch.dead_letters[result.reason] += 1
@@ -133,13 +133,15 @@ def hop_a(
             )
             return
         event_id = result.event_id
+    else:
+        event_id = peeked.event_id
     event_key = event_id.encode()
     if (
         rec.key == event_key
         and rec.partition in direct.partitions
         and partition_for(event_key, direct.keyed_partitions) == rec.partition
     ):
-        _route(settings, rec, event_key, policy, store, batch, raw=True)
+        _route(settings, rec, event_key, policy, store, batch, raw=True, parsed=peeked)
         return
     batch.rekeyed += 1
     source = source_headers(rec)
@@ -166,7 +168,7 @@ def hop_b(
 
 def _route(
     settings: Settings, rec: Record, event_key: bytes | None, policy: CompiledPolicy,
-    store: DedupStore, batch: Batch, *, raw: bool,
+    store: DedupStore, batch: Batch, *, raw: bool, parsed: core.Peeked | None = None,
 ) -> None:
     """Dedup in partition rec.partition, then the full core. `raw`: rec is a raw record
     on the direct path, not a keyed record written by hop A."""
@@ -174,7 +176,7 @@ def _route(
         batch.duplicates += 1
         return
     result = core.process(rec.value, rec.timestamp, policy, batch.now_ms,
-                          settings.max_event_bytes)
+                          settings.max_event_bytes, parsed)
     if isinstance(result, DeadLetter):
         batch.dead_letters[result.reason] += 1
         source, key = (source_headers(rec), rec.key) if raw else carried_source(rec)

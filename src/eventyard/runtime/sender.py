@@ -39,11 +39,18 @@ class BatchSender:
         builders: dict[tuple[str, int], Any] = {}
         futures: list[Awaitable[object]] = []
         counts = self._counts
+        # One event's records share one key object (its identity) and, as output topics
+        # have equal partition counts, one partition: remember the last answer.
+        last: tuple[bytes | None, int, int] = (None, 0, 0)
         for s in sends:
             partition = s.partition
             if partition is None:
                 n = counts.get(s.topic) or await self.partition_count(s.topic)
-                partition = partition_for(s.key, n)
+                if s.key is not None and s.key is last[0] and n == last[1]:
+                    partition = last[2]
+                else:
+                    partition = partition_for(s.key, n)
+                    last = (s.key, n, partition)
             tp = (s.topic, partition)
             builder = builders.get(tp)
             if builder is None:
