@@ -52,7 +52,7 @@ from eventyard.runtime.hops import (
     H_SOURCE_TIMESTAMP,
     H_SOURCE_TOPIC,
 )
-from eventyard.runtime.partitioning import partition_for
+from eventyard.runtime.partitioning import identity_partition, partition_for
 from eventyard.runtime.settings import Settings
 
 Headers: TypeAlias = list[tuple[str, bytes]]
@@ -143,7 +143,7 @@ class _Batched:
     async def add(self, topic: str, key: bytes | None, value: bytes, headers: Headers,
                   partition: int | None, timestamp_ms: int | None) -> None:
         if partition is None:
-            partition = partition_for(key, len(self.partitions[topic]))
+            partition = identity_partition(key, len(self.partitions[topic]))
         tp = (topic, partition)
         builder = self.builders.get(tp)
         if builder is None:

@@ -4,16 +4,24 @@ client's) default partitioner picks: keys keep their partition whoever produced 
 from __future__ import annotations
 
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventyard.runtime.partitioning import partition_for
+from eventyard.runtime.partitioning import identity_partition, murmur2, partition_for
 
 
 @given(key=st.binary(min_size=0, max_size=200), n=st.integers(min_value=1, max_value=64))
 def test_same_partition_as_the_default_partitioner(key: bytes, n: int) -> None:
     parts = list(range(n))
-    assert partition_for(key, n) == DefaultPartitioner()(key, parts, parts)
+    expected = DefaultPartitioner()(key, parts, parts)
+    assert partition_for(key, n) == expected
+    assert identity_partition(key, n) == expected
+
+
+@given(key=st.binary(min_size=0, max_size=200))
+def test_murmur2_equals_aiokafkas(key: bytes) -> None:
+    assert murmur2(key) == aiokafka_murmur2(key) & 0xFFFFFFFF
 
 
 def test_java_client_vectors() -> None:
@@ -25,3 +33,4 @@ def test_java_client_vectors() -> None:
 
 def test_null_key_gets_some_partition() -> None:
     assert {partition_for(None, 3) for _ in range(200)} == {0, 1, 2}
+    assert {identity_partition(None, 3) for _ in range(200)} == {0, 1, 2}

@@ -1,22 +1,49 @@
 """Which partition a key lands on: the Java client's rule (murmur2 of the key, sign bit
 cleared, modulo the partition count), which aiokafka's DefaultPartitioner also uses.
 
-aiokafka's murmur2 is pure Python, ~4 µs for an eventId-sized key, and every record of one
-event shares its key (the identity), so the hash is cached per key: users recur, and one
-event's ~4 output records then pay for one hash, not four.
+The hash is computed for every raw record (the direct-path check) and every output key,
+so it is on the hot path: aiokafka's murmur2 reads the input byte by byte in Python
+(1.6 µs for a 12-byte eventId, 4 µs for 34 bytes); this one unpacks 32-bit words with
+`struct` and runs in half the time. tests/unit/test_partitioning.py holds it equal to
+aiokafka's and to the Java client's published outputs.
 """
 
 from __future__ import annotations
 
 import random
-from functools import lru_cache
+import struct
+from collections.abc import Callable
+from functools import cache, lru_cache
 
-from aiokafka.partitioner import murmur2
+_M = 0x5BD1E995
+_MASK = 0xFFFFFFFF
+_SEED = 0x9747B28C
 
 
-@lru_cache(maxsize=65536)
-def key_hash(key: bytes) -> int:
-    return int(murmur2(key)) & 0x7FFFFFFF
+@cache
+def _words(count: int) -> Callable[[bytes], tuple[int, ...]]:
+    return struct.Struct(f"<{count}I").unpack_from
+
+
+def murmur2(data: bytes) -> int:
+    """MurmurHash2 as org.apache.kafka.common.utils.Utils.murmur2, as an unsigned int."""
+    length = len(data)
+    h = _SEED ^ length
+    count = length >> 2
+    for k in _words(count)(data):
+        k = (k * _M) & _MASK
+        k = ((k ^ (k >> 24)) * _M) & _MASK
+        h = ((h * _M) & _MASK) ^ k
+    tail = length & 3
+    if tail:
+        base = count << 2
+        if tail == 3:
+            h ^= data[base + 2] << 16
+        if tail >= 2:
+            h ^= data[base + 1] << 8
+        h = ((h ^ data[base]) * _M) & _MASK
+    h = ((h ^ (h >> 13)) * _M) & _MASK
+    return h ^ (h >> 15)
 
 
 def partition_for(key: bytes | None, partitions: int) -> int:
@@ -24,4 +51,17 @@ def partition_for(key: bytes | None, partitions: int) -> int:
     (a random one for a null key, as aiokafka does)."""
     if key is None:
         return random.randrange(partitions)
-    return key_hash(key) % partitions
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+@lru_cache(maxsize=65536)
+def _identity_hash(key: bytes) -> int:
+    return murmur2(key) & 0x7FFFFFFF
+
+
+def identity_partition(key: bytes | None, partitions: int) -> int:
+    """`partition_for` for keys that recur (output records are keyed by user identity):
+    cached, where eventIds, unique by design, would only churn the cache."""
+    if key is None:
+        return random.randrange(partitions)
+    return _identity_hash(key) % partitions

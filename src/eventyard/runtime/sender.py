@@ -17,7 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from eventyard.runtime.hops import Send
-from eventyard.runtime.partitioning import partition_for
+from eventyard.runtime.partitioning import identity_partition
 
 
 class BatchSender:
@@ -49,7 +49,7 @@ class BatchSender:
                 if s.key is not None and s.key is last[0] and n == last[1]:
                     partition = last[2]
                 else:
-                    partition = partition_for(s.key, n)
+                    partition = identity_partition(s.key, n)
                     last = (s.key, n, partition)
             tp = (s.topic, partition)
             builder = builders.get(tp)
