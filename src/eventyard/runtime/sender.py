@@ -36,6 +36,11 @@ class BatchSender:
 
     async def send_all(self, sends: Iterable[Send]) -> None:
         """Send everything and wait until every record is acknowledged (acks=all)."""
+        await (await self.ship(sends))
+
+    async def ship(self, sends: Iterable[Send]) -> Awaitable[object]:
+        """Hand everything to the producer now; the result completes once every record is
+        acknowledged (acks=all) and raises if any delivery failed."""
         builders: dict[tuple[str, int], Any] = {}
         futures: list[Awaitable[object]] = []
         counts = self._counts
@@ -65,7 +70,7 @@ class BatchSender:
                                headers=s.headers)
         for (topic, partition), builder in builders.items():
             futures.append(await self._ship(builder, topic, partition))
-        await asyncio.gather(*futures)
+        return asyncio.gather(*futures)
 
     async def _ship(self, builder: Any, topic: str, partition: int) -> Awaitable[object]:
         # A closed batch is sent at once; an open one waits out linger_ms first
