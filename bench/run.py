@@ -162,6 +162,11 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
             "ratio_vs_outputs_only": worker_eps / tp["floor_outputs"]["median"],
             "two_workers_eps": tp["two_workers"]["median"],
             "scaleout": tp["two_workers"]["median"] / worker_eps,
+            # The VM's speed drifts by up to a third between minutes (CPU µs/event of one
+            # variant moves alike); runs of one repeat are minutes apart at most, so their
+            # ratios, paired, are steadier than the ratio of medians.
+            "ratio_paired": paired(runs["worker"], runs["floor_full"]),
+            "scaleout_paired": paired(runs["two_workers"], runs["worker"]),
             "runs": tp,
         },
         "latency_ms": {"offered_eps": offered, **{k: v for k, v in asdict(lat).items()
@@ -172,6 +177,11 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
                   "worker_rss_at_1m_ids_mib":
                       worker_rss + (DEDUP_IDS - held) * mem["bytes_per_id"] / 2**20},
     }
+
+
+def paired(a: list[harness.RunResult], b: list[harness.RunResult]) -> float:
+    """Median over repeats of a[i] / b[i]."""
+    return statistics.median(x.eps / y.eps for x, y in zip(a, b, strict=True))
 
 
 def verdicts(r: dict[str, Any]) -> list[tuple[str, float, bool]]:
@@ -220,6 +230,8 @@ def table(r: dict[str, Any]) -> str:
     lines += [
         f"{'1 worker / floor outputs only':<40}{tp['ratio_vs_outputs_only']:>9.2f}",
         f"{'2 workers / 1 worker (scale-out)':<40}{tp['scaleout']:>9.2f}",
+        f"{'paired per repeat, median: 1 worker / floor':<40}{tp['ratio_paired']:>9.2f}",
+        f"{'paired per repeat, median: 2 workers / 1':<40}{tp['scaleout_paired']:>9.2f}",
         "",
         f"latency, 1 worker at {lat['offered_eps']:,.0f} ev/s offered (50% of its max), "
         f"{lat['samples']:,} events after warm-up",

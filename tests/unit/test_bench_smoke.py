@@ -26,7 +26,7 @@ def sample() -> dict[str, Any]:
         "throughput": {
             "floor_eps": 10_000.0, "floor_outputs_only_eps": 20_000.0, "worker_eps": 8_000.0,
             "ratio": 0.8, "ratio_vs_outputs_only": 0.4, "two_workers_eps": 12_000.0,
-            "scaleout": 1.5,
+            "scaleout": 1.5, "ratio_paired": 0.75, "scaleout_paired": 1.55,
             "runs": {k: _run(v) for k, v in (
                 ("floor_full", 10_000.0), ("floor_outputs", 20_000.0),
                 ("floor_full_send", 5_000.0), ("worker", 8_000.0), ("two_workers", 12_000.0))},
@@ -67,6 +67,16 @@ def test_verdicts_and_table() -> None:
     }
     text = table(sample())
     assert "MISSED" in text and "8,000" in text
+    assert "1 worker / floor" in text and "0.75" in text
+
+
+def test_paired_ratio_is_the_median_of_per_repeat_ratios() -> None:
+    from bench.harness import RunResult
+    from bench.run import paired
+
+    worker = [RunResult(eps, 1.0) for eps in (10.0, 30.0, 14.0)]
+    floor = [RunResult(eps, 1.0) for eps in (20.0, 40.0, 56.0)]
+    assert paired(worker, floor) == 0.5  # ratios 0.5, 0.75, 0.25
 
 
 def test_percentile_is_nearest_rank() -> None:
