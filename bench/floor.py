@@ -23,6 +23,9 @@ Produce modes:
   runtime/sender.py publishes; the headline floor, so both sides use the same client API.
 - "send": one producer.send() and one delivery future per record, aiokafka's plain API
   and what broker.md §6 timed; the floor before the worker batched its produces.
+- "echo": no plan; each raw record is copied unchanged (value, key) to the warehouse topic,
+  batch produce. The latency floor (bench/latency.py): the same fetch, produce and commit
+  path at the same offered load, with the eventId still readable in the output.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ Send: TypeAlias = tuple[str, bytes | None, int, Headers, int | None, bool]
 Plan: TypeAlias = dict[tuple[int, int], tuple[Send, ...]]
 
 VARIANTS = ("outputs", "full")
-PRODUCE_MODES = ("batch", "send")
+PRODUCE_MODES = ("batch", "send", "echo")
 
 
 def build_plan(
@@ -174,9 +177,18 @@ async def passthrough(
     sink: _PerRecord | _Batched
     if produce == "send":
         sink = _PerRecord(producer)
+    elif produce == "echo":
+        sink = _Batched(producer, {settings.topic_warehouse: sorted(
+            await producer.partitions_for(settings.topic_warehouse))})
     else:
         topics = {send[0] for sends in plan.values() for send in sends}
         sink = _Batched(producer, {t: sorted(await producer.partitions_for(t)) for t in topics})
+    if produce == "echo":
+        # The latency run paces its load only once this process is in the group.
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=100)
+        sys.stderr.write("floor: assigned\n")
+        sys.stderr.flush()
     consumed = sent = 0
     first_fetch: float | None = None
     cpu0 = time.process_time()
@@ -189,6 +201,12 @@ async def passthrough(
             if first_fetch is None:
                 first_fetch, cpu0 = time.time(), time.process_time()
             for tp, recs in batch.items():
+                if produce == "echo":
+                    for rec in recs:
+                        await sink.add(settings.topic_warehouse, rec.key, rec.value or b"", [],
+                                       None, None)
+                    consumed += len(recs)
+                    continue
                 for rec in recs:
                     for topic, key, size, headers, partition, keep_ts in plan[
                         (tp.partition, rec.offset)
@@ -231,8 +249,10 @@ def main(argv: list[str]) -> int:
     if produce not in PRODUCE_MODES:
         raise SystemExit(f"produce mode must be one of {PRODUCE_MODES}")
     settings = Settings()  # EVENTYARD_* from the environment, as a worker reads them
-    with open(plan_path, "rb") as f:
-        plan: Plan = pickle.load(f)
+    plan: Plan = {}
+    if produce != "echo":
+        with open(plan_path, "rb") as f:
+            plan = pickle.load(f)
     if os.environ.get("BENCH_FLOOR_NOFREEZE") != "1":
         # The plan is bench scaffolding (~1M tracked tuples and lists): frozen, the cyclic
         # GC never walks it, so the floor pays for aiokafka only, not for its lookup table.

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,49 +74,107 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def measure(rate: float, duration_s: float, policy_path: str, tmp: Path) -> Latency:
+def measure(
+    rate: float, duration_s: float, policy_path: str, tmp: Path, target: str = "worker"
+) -> Latency:
+    """`target`: "worker" (one eventyard worker) or "floor" (bench.floor's echo: each raw
+    record copied to the warehouse topic by a bare aiokafka loop, the latency floor)."""
     work = expect(max(1, int(rate * duration_s)), policy_path, seed=11)
     with harness.broker(tmp) as b:
         space = harness.Space(b.bootstrap, tmp)
         s = space.settings
         asyncio.run(ensure_topics(s))
-        [worker] = harness.start_workers(space, 1)
-        try:
-            worker.wait_assigned(timeout=60)
-            # The bench process holds every run's data; a full collection here would stall
-            # the load generator while records sit in its accumulator with their CreateTime
-            # already stamped, which reads as worker latency. No cyclic GC while pacing.
-            gc.collect()
-            gc.freeze()
-            gc.disable()
-            try:
-                metadata = asyncio.run(paced_produce(s, work, rate))
-            finally:
-                gc.enable()
-                gc.unfreeze()
-            harness.wait_done([worker], work, timeout_s=120)
-            worker.terminate()
-        finally:
-            worker.kill()
+        if target == "floor":
+            metadata = _run_paced_floor(space, work, rate)
+        else:
+            metadata = _run_paced_worker(space, work, rate)
         _, warehouse = asyncio.run(
             harness.read_back(s, [s.topic_warehouse], keep=s.topic_warehouse)
         )
-    raw_ms: dict[str, int] = {}
+    return _latencies(work, metadata, warehouse, rate)
+
+
+def _paced(settings: Settings, work: Workload, rate: float) -> list[RecordMetadata]:
+    # The bench process holds every run's data; a full collection here would stall the load
+    # generator while records sit in its accumulator with their CreateTime already stamped,
+    # which reads as worker latency. No cyclic GC while pacing.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        return asyncio.run(paced_produce(settings, work, rate))
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def _run_paced_worker(
+    space: harness.Space, work: Workload, rate: float
+) -> list[RecordMetadata]:
+    [worker] = harness.start_workers(space, 1)
+    try:
+        worker.wait_assigned(timeout=60)
+        metadata = _paced(space.settings, work, rate)
+        harness.wait_done([worker], work, timeout_s=120)
+        worker.terminate()
+    finally:
+        worker.kill()
+    return metadata
+
+
+def _run_paced_floor(
+    space: harness.Space, work: Workload, rate: float
+) -> list[RecordMetadata]:
+    log_path = space.tmp / f"{space.prefix}-floor.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.floor", "-", str(work.n), "echo"],
+            env={**os.environ, **space.env}, cwd=harness.REPO, stdout=log, stderr=log,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while b"floor: assigned" not in log_path.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"floor did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.05)
+        metadata = _paced(space.settings, work, rate)
+        if proc.wait(timeout=120) != 0:
+            raise RuntimeError(f"floor exited {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return metadata
+
+
+def _latencies(
+    work: Workload, metadata: list[RecordMetadata], warehouse: list[tuple[int, bytes]],
+    rate: float,
+) -> Latency:
+    """Output CreateTime − raw CreateTime per eventId. The worker writes one record per
+    eventId (the first copy's time counts); the echo floor one per copy: the k-th output of
+    an id is matched with its k-th raw copy."""
+    raw_ms: dict[str, list[int]] = {}
     for _rec, fate, md in zip(work.records, work.fates, metadata, strict=True):
         if fate.event_id is not None:
-            key = fate.event_id.decode()
-            raw_ms[key] = min(md.timestamp, raw_ms.get(key, md.timestamp))
+            raw_ms.setdefault(fate.event_id.decode(), []).append(md.timestamp)
+    out_ms: dict[str, list[int]] = {}
+    for ts, value in warehouse:
+        try:
+            event_id = orjson.loads(value)["eventId"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            continue  # the echo floor also copies invalid records
+        if event_id in raw_ms:
+            out_ms.setdefault(event_id, []).append(ts)
     start_ms = min(md.timestamp for md in metadata)
     end_ms = max(md.timestamp for md in metadata)
     lat: list[float] = []
-    for ts, value in warehouse:
-        sent = raw_ms[orjson.loads(value)["eventId"]]
-        if sent >= start_ms + WARMUP_S * 1000:
-            lat.append(float(ts - sent))
+    for event_id, outs in out_ms.items():
+        for sent, ts in zip(sorted(raw_ms[event_id]), sorted(outs), strict=False):
+            if sent >= start_ms + WARMUP_S * 1000:
+                lat.append(float(ts - sent))
     lat.sort()
     return Latency(
         offered_eps=rate, achieved_eps=work.n / max(0.001, (end_ms - start_ms) / 1000),
         events=work.n, samples=len(lat), p50=percentile(lat, 50), p95=percentile(lat, 95),
         p99=percentile(lat, 99), max=lat[-1],
     )
-

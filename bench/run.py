@@ -138,6 +138,9 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
     done = phase(f"latency at {offered:,.0f} ev/s for {latency_s:.0f}s")
     lat = latency.measure(offered, latency_s, policy, tmp)
     done()
+    done = phase(f"latency floor (bare echo) at {offered:,.0f} ev/s for {latency_s:.0f}s")
+    lat_floor = latency.measure(offered, latency_s, policy, tmp, target="floor")
+    done()
 
     worker_rss = statistics.median(
         max(float(r["vmrss"]) for r in d["rss_mib"]) for d in tp["worker"]["details"]
@@ -170,7 +173,9 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
             "runs": tp,
         },
         "latency_ms": {"offered_eps": offered, **{k: v for k, v in asdict(lat).items()
-                                                  if k != "offered_eps"}},
+                                                  if k != "offered_eps"},
+                       "floor": {k: v for k, v in asdict(lat_floor).items()
+                                 if k != "offered_eps"}},
         "core": {**core, "ratio": core["core_us"] / core["floor_us"],
                  "validate_ratio": core["validate_us"] / core["floor_us"], "events": core_n},
         "dedup": {**mem, "worker_rss_mib": worker_rss, "worker_ids_held": held,
@@ -182,6 +187,14 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
 def paired(a: list[harness.RunResult], b: list[harness.RunResult]) -> float:
     """Median over repeats of a[i] / b[i]."""
     return statistics.median(x.eps / y.eps for x, y in zip(a, b, strict=True))
+
+
+def _floor_latency_line(lat: dict[str, Any]) -> list[str]:
+    f = lat.get("floor")
+    if not f:
+        return []
+    return [f"{'floor: bare aiokafka echo, same load, ms':<40}{f['p50']:>9.0f}{f['p95']:>9.0f}"
+            f"{f['p99']:>9.0f}{f['max']:>9.0f}"]
 
 
 def verdicts(r: dict[str, Any]) -> list[tuple[str, float, bool]]:
@@ -236,7 +249,9 @@ def table(r: dict[str, Any]) -> str:
         f"latency, 1 worker at {lat['offered_eps']:,.0f} ev/s offered (50% of its max), "
         f"{lat['samples']:,} events after warm-up",
         f"{'raw CreateTime → warehouse CreateTime':<40}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}",
-        f"{'ms':<40}{lat['p50']:>9.0f}{lat['p95']:>9.0f}{lat['p99']:>9.0f}{lat['max']:>9.0f}",
+        f"{'eventyard, ms':<40}{lat['p50']:>9.0f}{lat['p95']:>9.0f}{lat['p99']:>9.0f}"
+        f"{lat['max']:>9.0f}",
+        *_floor_latency_line(lat),
         "",
         f"{'pure core (in process)':<40}{'µs/event':>9}{'× orjson':>9}",
         f"{'orjson decode (floor)':<40}{core['floor_us']:>9.2f}{1.0:>9.1f}",
