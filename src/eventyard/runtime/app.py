@@ -9,7 +9,6 @@ nothing joins the worker's group but the pipeline, and no faust topics are creat
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import tempfile
 from pathlib import Path
@@ -59,7 +58,7 @@ class RouterService(mode.Service):
             if result.created:
                 log.info("created topic %s", result.topic)
         await self.pipeline.start()
-        tune_gc()
+        self.pipeline.gc.start()
 
     @mode.Service.task
     async def _route(self) -> None:
@@ -114,17 +113,3 @@ def build_app(
 def temp_datadir() -> Path:
     # faust insists on a data directory; nothing of ours lives there.
     return Path(tempfile.mkdtemp(prefix="eventyard-faust-"))
-
-
-def tune_gc() -> None:
-    """Freeze what start-up allocated and collect the young generation far less often.
-
-    The hot path allocates ~a hundred short-lived dicts and bytes per event but creates
-    almost no reference cycles; with CPython's default thresholds the collector walked
-    faust's, pydantic's and the policy's long-lived objects over and over: 20% of a
-    worker's CPU for ~3k objects ever collected (py-spy, bench/README.md). Frozen objects
-    are never scanned again; cycles still get collected, just in larger steps.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)

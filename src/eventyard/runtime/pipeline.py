@@ -25,6 +25,7 @@ from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from eventyard.runtime import changelog, kafka
 from eventyard.runtime.dedup import DedupStore
+from eventyard.runtime.gcpolicy import GcPolicy
 from eventyard.runtime.hops import Batch, Direct, Record, Send, hop_a, hop_b
 from eventyard.runtime.policy_holder import PolicyHolder
 from eventyard.runtime.sender import BatchSender
@@ -46,6 +47,7 @@ class Pipeline:
         self.telemetry = telemetry
         self.policy = policy
         self.store = DedupStore(policy.current.dedup_window_ms)
+        self.gc = GcPolicy(settings.gc_full_interval_s)
         self.exactly_once = settings.processing_guarantee == "exactly_once"
         # Held for a whole batch; rebalance callbacks take it, so a revoke waits for the
         # in-flight batch and an assignment's restore runs between batches.
@@ -127,6 +129,7 @@ class Pipeline:
                         else:
                             await self._process(batch)
                 self.last_progress = time.monotonic()
+                self.gc.after_batch()
                 await self._update_lag()
             await self.flush_commit()
             log.info("routing loop stopped after its last batch")

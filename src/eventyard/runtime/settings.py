@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     fetch_max_wait_ms: int = Field(
         10, ge=0, le=10000, description="Longest a fetch waits for data (latency per hop)."
     )
+    gc_full_interval_s: float = Field(
+        300.0, ge=1.0, description="Seconds between full garbage collections, run between "
+        "batches (runtime/gcpolicy.py); each pauses the loop ~0.1-0.3 s."
+    )
     session_timeout_ms: int = Field(6000, ge=1000, description="Short: see broker.md §2.")
     heartbeat_interval_ms: int = Field(1000, ge=100)
     fetch_timeout_ms: int = Field(
