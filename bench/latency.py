@@ -11,6 +11,7 @@ When both copies of a duplicate were sent, the earlier raw copy's time counts.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import os
@@ -94,6 +95,29 @@ def measure(
     return _latencies(work, metadata, warehouse, rate)
 
 
+def measure_per_second(
+    rate: float, duration_s: float, policy_path: str, tmp: Path, target: str = "worker"
+) -> list[tuple[int, float, float]]:
+    """(second of the run, p50, p99) of the events produced in each second: shows whether
+    latency is steady or drifts as the broker stores more batches."""
+    work = expect(max(1, int(rate * duration_s)), policy_path, seed=11)
+    with harness.broker(tmp) as b:
+        space = harness.Space(b.bootstrap, tmp)
+        s = space.settings
+        asyncio.run(ensure_topics(s))
+        run = _run_paced_floor if target == "floor" else _run_paced_worker
+        metadata = run(space, work, rate)
+        _, warehouse = asyncio.run(
+            harness.read_back(s, [s.topic_warehouse], keep=s.topic_warehouse)
+        )
+    start_ms = min(md.timestamp for md in metadata)
+    by_second: dict[int, list[float]] = {}
+    for sent, latency_ms in _pairs(work, metadata, warehouse):
+        by_second.setdefault((sent - start_ms) // 1000, []).append(latency_ms)
+    return [(sec, percentile(sorted(v), 50), percentile(sorted(v), 99))
+            for sec, v in sorted(by_second.items())]
+
+
 def _paced(settings: Settings, work: Workload, rate: float) -> list[RecordMetadata]:
     # The bench process holds every run's data; a full collection here would stall the load
     # generator while records sit in its accumulator with their CreateTime already stamped,
@@ -153,6 +177,21 @@ def _latencies(
     """Output CreateTime − raw CreateTime per eventId. The worker writes one record per
     eventId (the first copy's time counts); the echo floor one per copy: the k-th output of
     an id is matched with its k-th raw copy."""
+    start_ms = min(md.timestamp for md in metadata)
+    end_ms = max(md.timestamp for md in metadata)
+    lat = sorted(latency_ms for sent, latency_ms in _pairs(work, metadata, warehouse)
+                 if sent >= start_ms + WARMUP_S * 1000)
+    return Latency(
+        offered_eps=rate, achieved_eps=work.n / max(0.001, (end_ms - start_ms) / 1000),
+        events=work.n, samples=len(lat), p50=percentile(lat, 50), p95=percentile(lat, 95),
+        p99=percentile(lat, 99), max=lat[-1],
+    )
+
+
+def _pairs(
+    work: Workload, metadata: list[RecordMetadata], warehouse: list[tuple[int, bytes]]
+) -> list[tuple[int, float]]:
+    """(raw CreateTime, latency ms) per routed copy."""
     raw_ms: dict[str, list[int]] = {}
     for _rec, fate, md in zip(work.records, work.fates, metadata, strict=True):
         if fate.event_id is not None:
@@ -165,16 +204,31 @@ def _latencies(
             continue  # the echo floor also copies invalid records
         if event_id in raw_ms:
             out_ms.setdefault(event_id, []).append(ts)
-    start_ms = min(md.timestamp for md in metadata)
-    end_ms = max(md.timestamp for md in metadata)
-    lat: list[float] = []
+    pairs: list[tuple[int, float]] = []
     for event_id, outs in out_ms.items():
         for sent, ts in zip(sorted(raw_ms[event_id]), sorted(outs), strict=False):
-            if sent >= start_ms + WARMUP_S * 1000:
-                lat.append(float(ts - sent))
-    lat.sort()
-    return Latency(
-        offered_eps=rate, achieved_eps=work.n / max(0.001, (end_ms - start_ms) / 1000),
-        events=work.n, samples=len(lat), p50=percentile(lat, 50), p95=percentile(lat, 95),
-        p99=percentile(lat, 99), max=lat[-1],
-    )
+            pairs.append((sent, float(ts - sent)))
+    return pairs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m bench.latency [--rate 6800] [--seconds 15]: per-second p50/p99 of one
+    worker and of the echo floor at the same offered load."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--rate", type=float, default=6800.0)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    args = parser.parse_args(argv)
+    tmp = harness.scratch_dir()
+    rows = {t: measure_per_second(args.rate, args.seconds, str(harness.POLICY), tmp, t)
+            for t in ("worker", "floor")}
+    print(f"latency per second of the run at {args.rate:,.0f} ev/s offered (ms)")
+    print(f"{'second':>6}{'worker p50':>12}{'p99':>8}{'echo p50':>12}{'p99':>8}")
+    floor = {sec: (p50, p99) for sec, p50, p99 in rows["floor"]}
+    for sec, p50, p99 in rows["worker"]:
+        f50, f99 = floor.get(sec, (float("nan"), float("nan")))
+        print(f"{sec:>6}{p50:>12.0f}{p99:>8.0f}{f50:>12.0f}{f99:>8.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
