@@ -234,6 +234,11 @@ def test_reason_codes_are_dotted_lowercase_and_metric_safe() -> None:
         ("ip", "10.0.0.999"),
         ("pageUrl", "javascript:alert(document.cookie)"),
         ("zip", "94107-" + "9" * 260),
+        # `$` alone matches before a trailing newline: every rule must see the whole value.
+        ("email", "ada.lovelace@example.com\n"),
+        ("phone", "+1 415 555 0100\n"),
+        ("ip", "10.0.0.1\n"),
+        ("pageUrl", "https://example.com/pricing\n"),
     ],
 )
 def test_detail_names_the_field_never_the_pii_value(

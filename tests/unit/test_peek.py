@@ -26,6 +26,7 @@ NOW = 1_750_000_000_000
         (b'{"event": "SignUp", "eventId": "e-1", "email": "broken"}', "e-1"),  # rest unchecked
         (b'{"event": "SignUp", "userId": "u"}', None),
         (b'{"eventId": "has space"}', None),
+        (b'{"eventId": "e-1\\n"}', None),  # `$` alone would accept the trailing newline
         (b'{"eventId": ""}', None),
         (b'{"eventId": 17}', None),
         (orjson.dumps({"eventId": "k" * 129}), None),

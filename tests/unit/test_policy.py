@@ -314,6 +314,26 @@ def test_bad_native_name_per_platform(
     assert f"native name {native!r}" in p.message and says in p.message
 
 
+@pytest.mark.parametrize("platform", ["hubspot", "salesforce", "meta"])
+def test_a_trailing_newline_is_not_part_of_a_valid_native_name(platform: str) -> None:
+    klass, pii = ("crm", "raw") if platform != "meta" else ("ads", "sha256")
+    text = doc(f"""
+      {platform}:
+        class: {klass}
+        pii: {pii}
+        events:
+          SignUp: "sign_up\\n"
+    """)
+    p = only(problems_of(text))
+    assert p.path == f"destinations.{platform}.events.SignUp"
+
+
+def test_a_trailing_newline_is_not_a_duration() -> None:
+    text = 'version: 1\ndefaults:\n  dedup_window: "48h\\n"\ndestinations:\n' + WAREHOUSE
+    p = only(problems_of(text))
+    assert p.path == "defaults.dedup_window"
+
+
 @pytest.mark.parametrize(
     ("platform", "klass", "pii", "native"),
     [("meta", "ads", "sha256", "M" * 40), ("google", "ads", "sha256", "sign_up"),

@@ -162,7 +162,8 @@ def decode(
     return Decoded(event, event_time_ms)
 
 
-_EVENT_ID = re.compile(r"^[!-~]{1,128}$")
+# fullmatch, not `$`: `$` also matches before a trailing newline ("e-1\n").
+_EVENT_ID = re.compile(r"[!-~]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +187,7 @@ def peek(value: bytes | None, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Peeke
     except orjson.JSONDecodeError:
         return None
     event_id = obj.get("eventId") if isinstance(obj, dict) else None
-    if isinstance(event_id, str) and _EVENT_ID.match(event_id):
+    if isinstance(event_id, str) and _EVENT_ID.fullmatch(event_id):
         return Peeked(event_id, obj)
     return None
 

@@ -27,13 +27,13 @@ _GENERIC = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]{0,254}$")
 
 
 def _meta_like(name: str) -> str | None:
-    if _CUSTOM_NAME_40.match(name):
+    if _CUSTOM_NAME_40.fullmatch(name):
         return None
     return "must be letters, digits and _, start with a letter, at most 40 characters"
 
 
 def _google(name: str) -> str | None:
-    if not _CUSTOM_NAME_40.match(name):
+    if not _CUSTOM_NAME_40.fullmatch(name):
         return "GA4 names are letters, digits and _, start with a letter, at most 40 characters"
     if name in _GA4_RESERVED or name.startswith(_GA4_RESERVED_PREFIXES):
         return "is a name GA4 reserves"
@@ -55,19 +55,19 @@ def _reddit(name: str) -> str | None:
 
 
 def _hubspot(name: str) -> str | None:
-    if _HUBSPOT.match(name):
+    if _HUBSPOT.fullmatch(name):
         return None
     return "HubSpot internal names are lowercase letters, digits and _, at most 50 characters"
 
 
 def _salesforce(name: str) -> str | None:
-    if _SALESFORCE.match(name) and "__" not in name and not name.endswith("_"):
+    if _SALESFORCE.fullmatch(name) and "__" not in name and not name.endswith("_"):
         return None
     return "Salesforce names are letters, digits and single _, starting with a letter"
 
 
 def _generic(name: str) -> str | None:
-    if _GENERIC.match(name):
+    if _GENERIC.fullmatch(name):
         return None
     return "names are letters, digits and _ . : -, starting with a letter"
 

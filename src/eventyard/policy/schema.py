@@ -17,14 +17,14 @@ _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
 def duration_ms(text: str) -> int:
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text)
     if match is None:
         raise ValueError(f"not a duration: {text!r}")
     return int(match.group(1)) * _UNIT_MS[match.group(2)]
 
 
 def _duration(v: str) -> str:
-    if not _DURATION.match(v):
+    if not _DURATION.fullmatch(v):
         raise ValueError("must be a duration such as 30m, 48h or 7d")
     if duration_ms(v) <= 0:
         raise ValueError("must be longer than zero")
