@@ -172,7 +172,8 @@ def _route(
 ) -> None:
     """Dedup in partition rec.partition, then the full core. `raw`: rec is a raw record
     on the direct path, not a keyed record written by hop A."""
-    if event_key is not None and store.seen(rec.partition, fingerprint(event_key)):
+    fp = fingerprint(event_key) if event_key is not None else None
+    if fp is not None and store.seen(rec.partition, fp):
         batch.duplicates += 1
         return
     result = core.process(rec.value, rec.timestamp, policy, batch.now_ms,
@@ -182,23 +183,26 @@ def _route(
         source, key = (source_headers(rec), rec.key) if raw else carried_source(rec)
         batch.sends.append(dead_letter(settings, result, rec.value, key, source))
         return
-    if event_key is None:  # not written by hop A; key by what the core decoded
+    if event_key is None or fp is None:  # not written by hop A; key by what was decoded
         event_key = result.event_id.encode()
-        if store.seen(rec.partition, fingerprint(event_key)):
+        fp = fingerprint(event_key)
+        if store.seen(rec.partition, fp):
             batch.duplicates += 1
             return
     # Remembered now so a second copy later in this same batch is caught too.
-    store.add(rec.partition, fingerprint(event_key), batch.now_ms)
+    store.add(rec.partition, fp, batch.now_ms)
     batch.first_seen.append((rec.partition, event_key, rec.offset, raw))
     batch.unique += 1
     topics = settings.output_topics
-    classes = set()
+    sends, routed = batch.sends, batch.routed
+    classes: set[str] = set()
     for out in result.records:
-        batch.sends.append(
+        sends.append(
             Send(topics[out.klass], out.value, out.key, destination_headers(out.destination))
         )
-        batch.routed[(out.destination, out.klass)] += 1
+        routed[(out.destination, out.klass)] += 1
         classes.add(out.klass)
-    batch.event_times.extend((klass, result.event_time_ms) for klass in classes)
+    event_ms = result.event_time_ms
+    batch.event_times.extend([(klass, event_ms) for klass in classes])
     for destination, reason in result.skipped.items():
         batch.skipped[(destination, reason)] += 1
