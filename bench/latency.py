@@ -44,6 +44,15 @@ class Latency:
     p95: float
     p99: float
     max: float
+    # The same percentiles over the first and the last DRIFT_WINDOW_S seconds after
+    # warm-up: on Tansu latency drifts upward as the broker stores more small batches.
+    first_p50: float = 0.0
+    first_p99: float = 0.0
+    last_p50: float = 0.0
+    last_p99: float = 0.0
+
+
+DRIFT_WINDOW_S = 4.0
 
 
 async def paced_produce(
@@ -179,12 +188,18 @@ def _latencies(
     an id is matched with its k-th raw copy."""
     start_ms = min(md.timestamp for md in metadata)
     end_ms = max(md.timestamp for md in metadata)
-    lat = sorted(latency_ms for sent, latency_ms in _pairs(work, metadata, warehouse)
-                 if sent >= start_ms + WARMUP_S * 1000)
+    steady = [(sent, ms) for sent, ms in _pairs(work, metadata, warehouse)
+              if sent >= start_ms + WARMUP_S * 1000]
+    lat = sorted(ms for _, ms in steady)
+    window = DRIFT_WINDOW_S * 1000
+    first = sorted(ms for sent, ms in steady if sent < start_ms + WARMUP_S * 1000 + window)
+    last = sorted(ms for sent, ms in steady if sent >= end_ms - window) or lat
     return Latency(
         offered_eps=rate, achieved_eps=work.n / max(0.001, (end_ms - start_ms) / 1000),
         events=work.n, samples=len(lat), p50=percentile(lat, 50), p95=percentile(lat, 95),
         p99=percentile(lat, 99), max=lat[-1],
+        first_p50=percentile(first or lat, 50), first_p99=percentile(first or lat, 99),
+        last_p50=percentile(last, 50), last_p99=percentile(last, 99),
     )
 
 

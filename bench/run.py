@@ -193,8 +193,18 @@ def _floor_latency_line(lat: dict[str, Any]) -> list[str]:
     f = lat.get("floor")
     if not f:
         return []
-    return [f"{'floor: bare aiokafka echo, same load, ms':<40}{f['p50']:>9.0f}{f['p95']:>9.0f}"
-            f"{f['p99']:>9.0f}{f['max']:>9.0f}"]
+    lines = [f"{'floor: bare aiokafka echo, same load, ms':<40}{f['p50']:>9.0f}"
+             f"{f['p95']:>9.0f}{f['p99']:>9.0f}{f['max']:>9.0f}"]
+    if "first_p99" in lat and "first_p99" in f:
+        w = latency.DRIFT_WINDOW_S
+        lines += [
+            f"drift over the run (p50 / p99 ms): first {w:.0f} s after warm-up → last {w:.0f} s",
+            f"{'  eventyard':<40}{lat['first_p50']:>5.0f} /{lat['first_p99']:>4.0f}  →"
+            f"{lat['last_p50']:>5.0f} /{lat['last_p99']:>4.0f}",
+            f"{'  floor echo':<40}{f['first_p50']:>5.0f} /{f['first_p99']:>4.0f}  →"
+            f"{f['last_p50']:>5.0f} /{f['last_p99']:>4.0f}",
+        ]
+    return lines
 
 
 def verdicts(r: dict[str, Any]) -> list[tuple[str, float, bool]]:

@@ -33,8 +33,11 @@ def sample() -> dict[str, Any]:
         },
         "latency_ms": {"offered_eps": 4000.0, "achieved_eps": 3990.0, "events": 60_000,
                        "samples": 50_000, "p50": 10.0, "p95": 30.0, "p99": 60.0, "max": 90.0,
+                       "first_p50": 8.0, "first_p99": 20.0, "last_p50": 12.0, "last_p99": 80.0,
                        "floor": {"achieved_eps": 3990.0, "events": 60_000, "samples": 50_000,
-                                 "p50": 4.0, "p95": 9.0, "p99": 17.0, "max": 30.0}},
+                                 "p50": 4.0, "p95": 9.0, "p99": 17.0, "max": 30.0,
+                                 "first_p50": 4.0, "first_p99": 15.0, "last_p50": 4.0,
+                                 "last_p99": 18.0}},
         "core": {"floor_us": 1.0, "validate_us": 7.0, "core_us": 5.0, "ratio": 5.0,
                  "single_pass_us": 8.0,
                  "validate_ratio": 7.0, "events": 1000},
@@ -71,6 +74,7 @@ def test_verdicts_and_table() -> None:
     assert "MISSED" in text and "8,000" in text
     assert "1 worker / floor" in text and "0.75" in text
     assert "floor: bare aiokafka echo" in text and "17" in text
+    assert "drift over the run" in text and "80" in text
 
 
 def test_paired_ratio_is_the_median_of_per_repeat_ratios() -> None:
