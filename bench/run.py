@@ -189,6 +189,16 @@ def paired(a: list[harness.RunResult], b: list[harness.RunResult]) -> float:
     return statistics.median(x.eps / y.eps for x, y in zip(a, b, strict=True))
 
 
+def _count_lines(runs: dict[str, Any]) -> list[str]:
+    """Every run's read-back against the expected record counts: a mismatch is a lost or
+    repeated record and must be seen, not buried in results.json."""
+    errors = [f"  {key} run {i + 1}: {e}" for key, summary in runs.items()
+              for i, d in enumerate(summary.get("details", [])) for e in d.get("count_errors", [])]
+    if not errors:
+        return ["record counts: every run wrote exactly the expected records"]
+    return ["RECORD COUNT MISMATCH (lost or repeated records):", *errors]
+
+
 def _floor_latency_line(lat: dict[str, Any]) -> list[str]:
     f = lat.get("floor")
     if not f:
@@ -255,6 +265,7 @@ def table(r: dict[str, Any]) -> str:
         f"{'2 workers / 1 worker (scale-out)':<40}{tp['scaleout']:>9.2f}",
         f"{'paired per repeat, median: 1 worker / floor':<40}{tp['ratio_paired']:>9.2f}",
         f"{'paired per repeat, median: 2 workers / 1':<40}{tp['scaleout_paired']:>9.2f}",
+        *_count_lines(runs),
         "",
         f"latency, 1 worker at {lat['offered_eps']:,.0f} ev/s offered (50% of its max), "
         f"{lat['samples']:,} events after warm-up",

@@ -75,6 +75,15 @@ def test_verdicts_and_table() -> None:
     assert "1 worker / floor" in text and "0.75" in text
     assert "floor: bare aiokafka echo" in text and "17" in text
     assert "drift over the run" in text and "80" in text
+    assert "every run wrote exactly the expected records" in text
+
+
+def test_table_shouts_about_a_count_mismatch() -> None:
+    r = sample()
+    r["throughput"]["runs"]["two_workers"]["details"] = [
+        {"count_errors": ["x.warehouse: 89889 records, expected 90105"]}]
+    text = table(r)
+    assert "RECORD COUNT MISMATCH" in text and "two_workers run 1" in text
 
 
 def test_paired_ratio_is_the_median_of_per_repeat_ratios() -> None:
