@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -19,6 +19,8 @@ from eventyard.taxonomy import TAXONOMY, near_miss
 DEFAULT_MAX_EVENT_BYTES = 65536
 _SHALLOW = {SHALLOW: True}
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 # pydantic's built-in error types -> our rule names. Custom validators already raise
 # errors typed with our rule names (model.py), so they pass through unchanged.
@@ -88,7 +90,9 @@ def _to_ms(ts: str | int | None, record_ts_ms: int) -> int:
         return record_ts_ms
     if isinstance(ts, int):
         return ts
-    return int(datetime.fromisoformat(ts).timestamp() * 1000)
+    # Integer arithmetic: float seconds * 1000 can land a millisecond early
+    # (…:00.060 -> 59), which hypothesis found.
+    return (datetime.fromisoformat(ts) - _EPOCH) // _MS
 
 
 def decode(
