@@ -17,6 +17,7 @@ import gc
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,65 +90,106 @@ def measure(
 ) -> Latency:
     """`target`: "worker" (one eventyard worker) or "floor" (bench.floor's echo: each raw
     record copied to the warehouse topic by a bare aiokafka loop, the latency floor)."""
-    work = expect(max(1, int(rate * duration_s)), policy_path, seed=11)
-    with harness.broker(tmp) as b:
-        space = harness.Space(b.bootstrap, tmp)
-        s = space.settings
-        asyncio.run(ensure_topics(s))
-        if target == "floor":
-            metadata = _run_paced_floor(space, work, rate)
-        else:
-            metadata = _run_paced_worker(space, work, rate)
-        _, warehouse = asyncio.run(
-            harness.read_back(s, [s.topic_warehouse], keep=s.topic_warehouse)
-        )
-    return _latencies(work, metadata, warehouse, rate)
+    run = _run(rate, duration_s, policy_path, tmp, target)
+    return _latencies(run.work, run.metadata, run.warehouse, rate)
 
 
 def measure_per_second(
     rate: float, duration_s: float, policy_path: str, tmp: Path, target: str = "worker"
-) -> list[tuple[int, float, float]]:
-    """(second of the run, p50, p99) of the events produced in each second: shows whether
-    latency is steady or drifts as the broker stores more batches."""
+) -> list[tuple[int, float, float, float, float]]:
+    """(second of the run, p50, p99, broker CPU, target CPU) for the events produced in
+    each second, CPU in cores: shows whether latency is steady or drifts, and who works."""
+    run = _run(rate, duration_s, policy_path, tmp, target)
+    start_ms = min(md.timestamp for md in run.metadata)
+    by_second: dict[int, list[float]] = {}
+    for sent, latency_ms in _pairs(run.work, run.metadata, run.warehouse):
+        by_second.setdefault((sent - start_ms) // 1000, []).append(latency_ms)
+    nan = (float("nan"), float("nan"))
+    return [(sec, percentile(sorted(v), 50), percentile(sorted(v), 99),
+             *(run.cpu[sec] if sec < len(run.cpu) else nan))
+            for sec, v in sorted(by_second.items())]
+
+
+@dataclass
+class _Run:
+    work: Workload
+    metadata: list[RecordMetadata]
+    warehouse: list[tuple[int, bytes]]
+    cpu: list[tuple[float, float]]  # per second of pacing: (broker, target) cores
+
+
+def _run(rate: float, duration_s: float, policy_path: str, tmp: Path, target: str) -> _Run:
     work = expect(max(1, int(rate * duration_s)), policy_path, seed=11)
     with harness.broker(tmp) as b:
         space = harness.Space(b.bootstrap, tmp)
         s = space.settings
         asyncio.run(ensure_topics(s))
-        run = _run_paced_floor if target == "floor" else _run_paced_worker
-        metadata = run(space, work, rate)
+        sampler = CpuSampler(b.pid)
+        if target == "floor":
+            metadata = _run_paced_floor(space, work, rate, sampler)
+        else:
+            metadata = _run_paced_worker(space, work, rate, sampler)
         _, warehouse = asyncio.run(
             harness.read_back(s, [s.topic_warehouse], keep=s.topic_warehouse)
         )
-    start_ms = min(md.timestamp for md in metadata)
-    by_second: dict[int, list[float]] = {}
-    for sent, latency_ms in _pairs(work, metadata, warehouse):
-        by_second.setdefault((sent - start_ms) // 1000, []).append(latency_ms)
-    return [(sec, percentile(sorted(v), 50), percentile(sorted(v), 99))
-            for sec, v in sorted(by_second.items())]
+    return _Run(work, metadata, warehouse, sampler.samples)
 
 
-def _paced(settings: Settings, work: Workload, rate: float) -> list[RecordMetadata]:
+class CpuSampler:
+    """CPU seconds per second of the broker and of the process under test, while the
+    load is paced. A thread: the pacing loop owns the main one."""
+
+    def __init__(self, broker_pid: int | None) -> None:
+        self.broker_pid = broker_pid
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, pid: int) -> None:
+        self._thread = threading.Thread(target=self._sample, args=(pid,), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _cpu(self, pid: int | None) -> float:
+        return harness.cpu_seconds(pid) if pid else float("nan")
+
+    def _sample(self, pid: int) -> None:
+        before = (self._cpu(self.broker_pid), self._cpu(pid))
+        while not self._stop.wait(1.0):
+            now = (self._cpu(self.broker_pid), self._cpu(pid))
+            self.samples.append((now[0] - before[0], now[1] - before[1]))
+            before = now
+
+
+def _paced(
+    settings: Settings, work: Workload, rate: float, sampler: CpuSampler, pid: int
+) -> list[RecordMetadata]:
     # The bench process holds every run's data; a full collection here would stall the load
     # generator while records sit in its accumulator with their CreateTime already stamped,
     # which reads as worker latency. No cyclic GC while pacing.
     gc.collect()
     gc.freeze()
     gc.disable()
+    sampler.start(pid)
     try:
         return asyncio.run(paced_produce(settings, work, rate))
     finally:
+        sampler.stop()
         gc.enable()
         gc.unfreeze()
 
 
 def _run_paced_worker(
-    space: harness.Space, work: Workload, rate: float
+    space: harness.Space, work: Workload, rate: float, sampler: CpuSampler
 ) -> list[RecordMetadata]:
     [worker] = harness.start_workers(space, 1)
     try:
         worker.wait_assigned(timeout=60)
-        metadata = _paced(space.settings, work, rate)
+        metadata = _paced(space.settings, work, rate, sampler, worker.pid)
         harness.wait_done([worker], work, timeout_s=120)
         worker.terminate()
     finally:
@@ -156,7 +198,7 @@ def _run_paced_worker(
 
 
 def _run_paced_floor(
-    space: harness.Space, work: Workload, rate: float
+    space: harness.Space, work: Workload, rate: float, sampler: CpuSampler
 ) -> list[RecordMetadata]:
     log_path = space.tmp / f"{space.prefix}-floor.log"
     with open(log_path, "wb") as log:
@@ -170,7 +212,7 @@ def _run_paced_floor(
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"floor did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.05)
-        metadata = _paced(space.settings, work, rate)
+        metadata = _paced(space.settings, work, rate, sampler, proc.pid)
         if proc.wait(timeout=120) != 0:
             raise RuntimeError(f"floor exited {proc.returncode}:\n{log_path.read_text()[-3000:]}")
     finally:
@@ -236,12 +278,15 @@ def main(argv: list[str] | None = None) -> int:
     tmp = harness.scratch_dir()
     rows = {t: measure_per_second(args.rate, args.seconds, str(harness.POLICY), tmp, t)
             for t in ("worker", "floor")}
-    print(f"latency per second of the run at {args.rate:,.0f} ev/s offered (ms)")
-    print(f"{'second':>6}{'worker p50':>12}{'p99':>8}{'echo p50':>12}{'p99':>8}")
-    floor = {sec: (p50, p99) for sec, p50, p99 in rows["floor"]}
-    for sec, p50, p99 in rows["worker"]:
-        f50, f99 = floor.get(sec, (float("nan"), float("nan")))
-        print(f"{sec:>6}{p50:>12.0f}{p99:>8.0f}{f50:>12.0f}{f99:>8.0f}")
+    print(f"latency per second of the run at {args.rate:,.0f} ev/s offered: ms, and CPU in "
+          "cores of the broker and of the process under test")
+    print(f"{'second':>6}{'worker p50':>12}{'p99':>7}{'broker':>8}{'worker':>8}"
+          f"{'echo p50':>10}{'p99':>7}{'broker':>8}{'echo':>7}")
+    floor = {row[0]: row[1:] for row in rows["floor"]}
+    for sec, p50, p99, b_cpu, w_cpu in rows["worker"]:
+        f50, f99, fb_cpu, f_cpu = floor.get(sec, (float("nan"),) * 4)
+        print(f"{sec:>6}{p50:>12.0f}{p99:>7.0f}{b_cpu:>8.2f}{w_cpu:>8.2f}"
+              f"{f50:>10.0f}{f99:>7.0f}{fb_cpu:>8.2f}{f_cpu:>7.2f}")
     return 0
 
 

@@ -157,7 +157,9 @@ def route_event(
         b',"properties":' + orjson.dumps(event.properties) if event.properties is not None else b""
     )
     users: dict[str, bytes] = {}
-    contexts: dict[tuple[tuple[str, ...], frozenset[str]], bytes] = {}
+    # A route's context fields and click ids are its platform's (policy/compile.py), so
+    # the platform names the context block: no per-record key to build or hash.
+    contexts: dict[str, bytes] = {}
     routed_to = b""
     records: list[OutputRecord] = []
     for route in sending:
@@ -166,9 +168,8 @@ def route_event(
             user = ads[route.platform]
         elif (user := users.get(route.pii, b"")) == b"":
             user = users[route.pii] = orjson.dumps(_user_block(route, event, fields, policy))
-        shape = (route.context, route.click_ids)
-        if (context := contexts.get(shape, b"")) == b"":
-            context = contexts[shape] = orjson.dumps(_context(route, event))
+        if (context := contexts.get(route.platform, b"")) == b"":
+            context = contexts[route.platform] = orjson.dumps(_context(route, event))
         head = route.head or orjson.dumps({
             "destination": route.destination, "class": route.klass, "name": event.event,
         })[:-1]

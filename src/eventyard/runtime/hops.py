@@ -183,12 +183,13 @@ def _route(
         source, key = (source_headers(rec), rec.key) if raw else carried_source(rec)
         batch.sends.append(dead_letter(settings, result, rec.value, key, source))
         return
-    if event_key is None or fp is None:  # not written by hop A; key by what was decoded
+    if event_key is None:  # not written by hop A; key by what was decoded
         event_key = result.event_id.encode()
         fp = fingerprint(event_key)
         if store.seen(rec.partition, fp):
             batch.duplicates += 1
             return
+    assert fp is not None  # set with event_key, above or at the top
     # Remembered now so a second copy later in this same batch is caught too.
     store.add(rec.partition, fp, batch.now_ms)
     batch.first_seen.append((rec.partition, event_key, rec.offset, raw))
