@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit integration lint demo bench bench-core schemas clean
+.PHONY: install test unit integration lint demo bench bench-core bench-broker schemas clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench: $(STAMP)
 
 bench-core: $(STAMP)
 	$(BIN)/python -m bench.core
+
+bench-broker: $(STAMP)
+	$(BIN)/python -m bench.broker_drift
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

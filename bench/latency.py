@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,10 @@ class Latency:
     first_p99: float = 0.0
     last_p50: float = 0.0
     last_p99: float = 0.0
+    # Means after warm-up: end-to-end, and its first part, raw CreateTime → fetched by the
+    # worker (eventyard_fetch_wait_seconds): the broker's share. NaN for the echo.
+    mean: float = 0.0
+    fetch_wait_mean: float = float("nan")
 
 
 DRIFT_WINDOW_S = 4.0
@@ -91,23 +96,46 @@ def measure(
     """`target`: "worker" (one eventyard worker) or "floor" (bench.floor's echo: each raw
     record copied to the warehouse topic by a bare aiokafka loop, the latency floor)."""
     run = _run(rate, duration_s, policy_path, tmp, target)
-    return _latencies(run.work, run.metadata, run.warehouse, rate)
+    lat = _latencies(run.work, run.metadata, run.warehouse, rate)
+    lat.fetch_wait_mean = _fetch_wait_ms(run.fetch_wait[int(WARMUP_S):])
+    return lat
+
+
+@dataclass
+class SecondRow:
+    """One second of a paced run: latency of the events produced in it, the mean fetch
+    wait the worker observed in it (NaN for the echo), CPU in cores."""
+
+    second: int
+    p50: float
+    p99: float
+    mean: float
+    fetch_wait_mean: float
+    broker_cpu: float
+    target_cpu: float
 
 
 def measure_per_second(
     rate: float, duration_s: float, policy_path: str, tmp: Path, target: str = "worker"
-) -> list[tuple[int, float, float, float, float]]:
-    """(second of the run, p50, p99, broker CPU, target CPU) for the events produced in
-    each second, CPU in cores: shows whether latency is steady or drifts, and who works."""
+) -> list[SecondRow]:
+    """Shows whether latency is steady or drifts, where it is spent, and who works."""
     run = _run(rate, duration_s, policy_path, tmp, target)
     start_ms = min(md.timestamp for md in run.metadata)
     by_second: dict[int, list[float]] = {}
     for sent, latency_ms in _pairs(run.work, run.metadata, run.warehouse):
         by_second.setdefault((sent - start_ms) // 1000, []).append(latency_ms)
-    nan = (float("nan"), float("nan"))
-    return [(sec, percentile(sorted(v), 50), percentile(sorted(v), 99),
-             *(run.cpu[sec] if sec < len(run.cpu) else nan))
+    nan = float("nan")
+    return [SecondRow(sec, percentile(sorted(v), 50), percentile(sorted(v), 99),
+                      sum(v) / len(v),
+                      _fetch_wait_ms(run.fetch_wait[sec:sec + 1]),
+                      *(run.cpu[sec] if sec < len(run.cpu) else (nan, nan)))
             for sec, v in sorted(by_second.items())]
+
+
+def _fetch_wait_ms(deltas: list[tuple[float, float]]) -> float:
+    """Mean of eventyard_fetch_wait_seconds over per-second (sum, count) increments."""
+    total, count = (sum(d[i] for d in deltas) for i in (0, 1))
+    return total / count * 1000 if count else float("nan")
 
 
 @dataclass
@@ -116,6 +144,7 @@ class _Run:
     metadata: list[RecordMetadata]
     warehouse: list[tuple[int, bytes]]
     cpu: list[tuple[float, float]]  # per second of pacing: (broker, target) cores
+    fetch_wait: list[tuple[float, float]]  # per second: the worker's (sum s, count) added
 
 
 def _run(rate: float, duration_s: float, policy_path: str, tmp: Path, target: str) -> _Run:
@@ -132,20 +161,25 @@ def _run(rate: float, duration_s: float, policy_path: str, tmp: Path, target: st
         _, warehouse = asyncio.run(
             harness.read_back(s, [s.topic_warehouse], keep=s.topic_warehouse)
         )
-    return _Run(work, metadata, warehouse, sampler.samples)
+    return _Run(work, metadata, warehouse, sampler.samples, sampler.fetch_wait)
 
 
 class CpuSampler:
-    """CPU seconds per second of the broker and of the process under test, while the
-    load is paced. A thread: the pacing loop owns the main one."""
+    """CPU seconds per second of the broker and of the process under test, and the
+    worker's fetch-wait histogram increments, while the load is paced. A thread: the
+    pacing loop owns the main one."""
 
     def __init__(self, broker_pid: int | None) -> None:
         self.broker_pid = broker_pid
         self.samples: list[tuple[float, float]] = []
+        self.fetch_wait: list[tuple[float, float]] = []
+        self._metrics: Callable[[], dict[str, float]] | None = None
+        self._last_waited = (0.0, 0.0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self, pid: int) -> None:
+    def start(self, pid: int, metrics: Callable[[], dict[str, float]] | None = None) -> None:
+        self._metrics = metrics
         self._thread = threading.Thread(target=self._sample, args=(pid,), daemon=True)
         self._thread.start()
 
@@ -157,16 +191,32 @@ class CpuSampler:
     def _cpu(self, pid: int | None) -> float:
         return harness.cpu_seconds(pid) if pid else float("nan")
 
+    def _fetch_wait(self) -> tuple[float, float]:
+        if self._metrics is None:
+            return (0.0, 0.0)
+        try:
+            m = self._metrics()
+        except OSError:  # a missed scrape: its increment lands in the next second
+            return self._last_waited
+        self._last_waited = (m.get("eventyard_fetch_wait_seconds_sum", 0.0),
+                             m.get("eventyard_fetch_wait_seconds_count", 0.0))
+        return self._last_waited
+
     def _sample(self, pid: int) -> None:
         before = (self._cpu(self.broker_pid), self._cpu(pid))
+        waited = self._fetch_wait()
         while not self._stop.wait(1.0):
             now = (self._cpu(self.broker_pid), self._cpu(pid))
             self.samples.append((now[0] - before[0], now[1] - before[1]))
             before = now
+            now_waited = self._fetch_wait()
+            self.fetch_wait.append((now_waited[0] - waited[0], now_waited[1] - waited[1]))
+            waited = now_waited
 
 
 def _paced(
-    settings: Settings, work: Workload, rate: float, sampler: CpuSampler, pid: int
+    settings: Settings, work: Workload, rate: float, sampler: CpuSampler, pid: int,
+    metrics: Callable[[], dict[str, float]] | None = None,
 ) -> list[RecordMetadata]:
     # The bench process holds every run's data; a full collection here would stall the load
     # generator while records sit in its accumulator with their CreateTime already stamped,
@@ -174,7 +224,7 @@ def _paced(
     gc.collect()
     gc.freeze()
     gc.disable()
-    sampler.start(pid)
+    sampler.start(pid, metrics)
     try:
         return asyncio.run(paced_produce(settings, work, rate))
     finally:
@@ -189,7 +239,7 @@ def _run_paced_worker(
     [worker] = harness.start_workers(space, 1)
     try:
         worker.wait_assigned(timeout=60)
-        metadata = _paced(space.settings, work, rate, sampler, worker.pid)
+        metadata = _paced(space.settings, work, rate, sampler, worker.pid, worker.metrics)
         harness.wait_done([worker], work, timeout_s=120)
         worker.terminate()
     finally:
@@ -239,7 +289,7 @@ def _latencies(
     return Latency(
         offered_eps=rate, achieved_eps=work.n / max(0.001, (end_ms - start_ms) / 1000),
         events=work.n, samples=len(lat), p50=percentile(lat, 50), p95=percentile(lat, 95),
-        p99=percentile(lat, 99), max=lat[-1],
+        p99=percentile(lat, 99), max=lat[-1], mean=sum(lat) / len(lat),
         first_p50=percentile(first or lat, 50), first_p99=percentile(first or lat, 99),
         last_p50=percentile(last, 50), last_p99=percentile(last, 99),
     )
@@ -278,15 +328,19 @@ def main(argv: list[str] | None = None) -> int:
     tmp = harness.scratch_dir()
     rows = {t: measure_per_second(args.rate, args.seconds, str(harness.POLICY), tmp, t)
             for t in ("worker", "floor")}
-    print(f"latency per second of the run at {args.rate:,.0f} ev/s offered: ms, and CPU in "
-          "cores of the broker and of the process under test")
-    print(f"{'second':>6}{'worker p50':>12}{'p99':>7}{'broker':>8}{'worker':>8}"
-          f"{'echo p50':>10}{'p99':>7}{'broker':>8}{'echo':>7}")
-    floor = {row[0]: row[1:] for row in rows["floor"]}
-    for sec, p50, p99, b_cpu, w_cpu in rows["worker"]:
-        f50, f99, fb_cpu, f_cpu = floor.get(sec, (float("nan"),) * 4)
-        print(f"{sec:>6}{p50:>12.0f}{p99:>7.0f}{b_cpu:>8.2f}{w_cpu:>8.2f}"
-              f"{f50:>10.0f}{f99:>7.0f}{fb_cpu:>8.2f}{f_cpu:>7.2f}")
+    print(f"latency per second of the run at {args.rate:,.0f} ev/s offered, ms: p50, p99 and "
+          "mean end to end, and the mean of its first part, raw CreateTime → fetched by the "
+          "worker ('fetch'); CPU in cores of the broker and of the process under test")
+    print(f"{'':>6}{'eventyard worker':^46}{'bare aiokafka echo':^30}")
+    print(f"{'second':>6}{'p50':>7}{'p99':>7}{'mean':>7}{'fetch':>7}{'broker':>9}{'worker':>9}"
+          f"{'p50':>7}{'p99':>7}{'broker':>9}{'echo':>7}")
+    nan = float("nan")
+    floor = {row.second: row for row in rows["floor"]}
+    for w in rows["worker"]:
+        f = floor.get(w.second, SecondRow(w.second, nan, nan, nan, nan, nan, nan))
+        print(f"{w.second:>6}{w.p50:>7.0f}{w.p99:>7.0f}{w.mean:>7.1f}{w.fetch_wait_mean:>7.1f}"
+              f"{w.broker_cpu:>9.2f}{w.target_cpu:>9.2f}"
+              f"{f.p50:>7.0f}{f.p99:>7.0f}{f.broker_cpu:>9.2f}{f.target_cpu:>7.2f}")
     return 0
 
 

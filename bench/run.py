@@ -7,7 +7,9 @@ Phases (method and last figures: bench/README.md):
 2. memory      dedup store bytes per held eventId, in a fresh process (bench.memory)
 3. throughput  per repeat, each on a fresh broker and fresh topics, same N input records:
                floor (full volume), floor (outputs only), 1 worker, 2 workers
-4. latency     1 worker at 50% of its median throughput, paced, from record timestamps
+4. latency     1 worker at 50% of its median throughput, paced, from record timestamps,
+               and a bare aiokafka echo at the same load
+5. broker      the broker's own fetch drift with bare clients (bench.broker_drift)
 Prints a table, writes bench/results.json. Targets are reported, never asserted.
 """
 
@@ -29,8 +31,8 @@ from typing import Any
 
 import orjson
 
+from bench import broker_drift, harness, latency
 from bench import core as core_bench
-from bench import harness, latency
 from bench.workload import expect
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -141,6 +143,9 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
     done = phase(f"latency floor (bare echo) at {offered:,.0f} ev/s for {latency_s:.0f}s")
     lat_floor = latency.measure(offered, latency_s, policy, tmp, target="floor")
     done()
+    done = phase(f"broker drift, bare aiokafka, {latency_s:.0f}s × {len(broker_drift.PER_BATCH)}")
+    drift = broker_drift.summary(broker_drift.measure(latency_s, tmp))
+    done()
 
     worker_rss = statistics.median(
         max(float(r["vmrss"]) for r in d["rss_mib"]) for d in tp["worker"]["details"]
@@ -176,6 +181,8 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
                                                   if k != "offered_eps"},
                        "floor": {k: v for k, v in asdict(lat_floor).items()
                                  if k != "offered_eps"}},
+        "broker_drift": {"records_per_s": broker_drift.RECORDS_PER_S,
+                         "partitions": broker_drift.PARTITIONS, **drift},
         "core": {**core, "ratio": core["core_us"] / core["floor_us"],
                  "validate_ratio": core["validate_us"] / core["floor_us"], "events": core_n},
         "dedup": {**mem, "worker_rss_mib": worker_rss, "worker_ids_held": held,
@@ -214,6 +221,29 @@ def _floor_latency_line(lat: dict[str, Any]) -> list[str]:
             f"{'  floor echo':<40}{f['first_p50']:>5.0f} /{f['first_p99']:>4.0f}  →"
             f"{f['last_p50']:>5.0f} /{f['last_p99']:>4.0f}",
         ]
+    return lines
+
+
+def _fetch_wait_lines(lat: dict[str, Any]) -> list[str]:
+    if "mean" not in lat:
+        return []
+    return [f"eventyard mean {lat['mean']:.1f} ms, of which raw CreateTime → fetched "
+            f"(eventyard_fetch_wait_seconds) {lat['fetch_wait_mean']:.1f} ms"]
+
+
+def _broker_drift_lines(drift: dict[str, Any] | None) -> list[str]:
+    if not drift:
+        return []
+    lines = [f"broker alone, bare aiokafka, {drift['records_per_s']:,} records/s into "
+             f"{drift['partitions']} partitions, first second → last"]
+    for key, d in drift.items():
+        if isinstance(d, dict):
+            per = key.split("_")[0]
+            lines.append(
+                f"  {per:>2} record(s)/batch: fetch p50 {d['fetch_p50_first_ms']:.1f} → "
+                f"{d['fetch_p50_last_ms']:.1f} ms, 32-partition produce ack "
+                f"{d['ack32_first_ms']:.1f} → {d['ack32_last_ms']:.1f} ms "
+                f"({d['stored_batches']:,} batches stored)")
     return lines
 
 
@@ -273,6 +303,8 @@ def table(r: dict[str, Any]) -> str:
         f"{'eventyard, ms':<40}{lat['p50']:>9.0f}{lat['p95']:>9.0f}{lat['p99']:>9.0f}"
         f"{lat['max']:>9.0f}",
         *_floor_latency_line(lat),
+        *_fetch_wait_lines(lat),
+        *_broker_drift_lines(r.get("broker_drift")),
         "",
         f"{'pure core (in process)':<40}{'µs/event':>9}{'× orjson':>9}",
         f"{'orjson decode (floor)':<40}{core['floor_us']:>9.2f}{1.0:>9.1f}",

@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 PROCESSING_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 )
+# Raw record produced to fetched: milliseconds live, up to an hour when a backlog drains.
+FETCH_WAIT_BUCKETS = (*PROCESSING_BUCKETS, 60.0, 300.0, 900.0, 3600.0)
 # Event time to publish: seconds for live traffic, days for backfills and stale clients.
 EVENT_LAG_BUCKETS = (
     0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0, 604800.0,
@@ -70,6 +72,14 @@ class Telemetry:
             "eventyard_processing_seconds",
             "Record consumed to all its sends acknowledged.",
             buckets=PROCESSING_BUCKETS,
+            registry=r,
+        )
+        self.fetch_wait_seconds = Histogram(
+            "eventyard_fetch_wait_seconds",
+            "Raw record's CreateTime to fetched by this worker: time upstream of the router "
+            "(producer linger, broker, fetch, backlog). With processing_seconds it splits "
+            "end-to-end latency into broker and router.",
+            buckets=FETCH_WAIT_BUCKETS,
             registry=r,
         )
         self.event_lag_seconds = Histogram(

@@ -62,6 +62,9 @@ async def test_metrics_equal_topic_counts(yard: Yard) -> None:
     assert metric_sum(m, "eventyard_events_unique_total") == len(got[s.topic_warehouse])
     assert metric_sum(m, "eventyard_duplicates_total") == sum(r.duplicate for r in traffic)
     assert m["eventyard_processing_seconds_count"] > 0
+    # Every raw record is observed once when fetched; the waits are this run's, not epochs.
+    assert m["eventyard_fetch_wait_seconds_count"] == len(traffic)
+    assert 0 < m["eventyard_fetch_wait_seconds_sum"] / len(traffic) < 60
     assert metric_sum(m, "eventyard_event_lag_seconds_count") > 0
     worker.terminate()
 
