@@ -107,6 +107,7 @@ class SecondRow:
     wait the worker observed in it (NaN for the echo), CPU in cores."""
 
     second: int
+    events: int
     p50: float
     p99: float
     mean: float
@@ -125,7 +126,7 @@ def measure_per_second(
     for sent, latency_ms in _pairs(run.work, run.metadata, run.warehouse):
         by_second.setdefault((sent - start_ms) // 1000, []).append(latency_ms)
     nan = float("nan")
-    return [SecondRow(sec, percentile(sorted(v), 50), percentile(sorted(v), 99),
+    return [SecondRow(sec, len(v), percentile(sorted(v), 50), percentile(sorted(v), 99),
                       sum(v) / len(v),
                       _fetch_wait_ms(run.fetch_wait[sec:sec + 1]),
                       *(run.cpu[sec] if sec < len(run.cpu) else (nan, nan)))
@@ -331,14 +332,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"latency per second of the run at {args.rate:,.0f} ev/s offered, ms: p50, p99 and "
           "mean end to end, and the mean of its first part, raw CreateTime → fetched by the "
           "worker ('fetch'); CPU in cores of the broker and of the process under test")
-    print(f"{'':>6}{'eventyard worker':^46}{'bare aiokafka echo':^30}")
-    print(f"{'second':>6}{'p50':>7}{'p99':>7}{'mean':>7}{'fetch':>7}{'broker':>9}{'worker':>9}"
-          f"{'p50':>7}{'p99':>7}{'broker':>9}{'echo':>7}")
+    print(f"{'':>14}{'eventyard worker':^46}{'bare aiokafka echo':^30}")
+    print(f"{'second':>6}{'events':>8}{'p50':>7}{'p99':>7}{'mean':>7}{'fetch':>7}{'broker':>9}"
+          f"{'worker':>9}{'p50':>7}{'p99':>7}{'broker':>9}{'echo':>7}")
     nan = float("nan")
     floor = {row.second: row for row in rows["floor"]}
     for w in rows["worker"]:
-        f = floor.get(w.second, SecondRow(w.second, nan, nan, nan, nan, nan, nan))
-        print(f"{w.second:>6}{w.p50:>7.0f}{w.p99:>7.0f}{w.mean:>7.1f}{w.fetch_wait_mean:>7.1f}"
+        f = floor.get(w.second, SecondRow(w.second, 0, nan, nan, nan, nan, nan, nan))
+        print(f"{w.second:>6}{w.events:>8,}{w.p50:>7.0f}{w.p99:>7.0f}{w.mean:>7.1f}"
+              f"{w.fetch_wait_mean:>7.1f}"
               f"{w.broker_cpu:>9.2f}{w.target_cpu:>9.2f}"
               f"{f.p50:>7.0f}{f.p99:>7.0f}{f.broker_cpu:>9.2f}{f.target_cpu:>7.2f}")
     return 0

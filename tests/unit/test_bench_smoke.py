@@ -3,6 +3,7 @@ README read, the table renders, verdicts compare the right way. No timing is ass
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,15 @@ def sample() -> dict[str, Any]:
         "latency_ms": {"offered_eps": 4000.0, "achieved_eps": 3990.0, "events": 60_000,
                        "samples": 50_000, "p50": 10.0, "p95": 30.0, "p99": 60.0, "max": 90.0,
                        "first_p50": 8.0, "first_p99": 20.0, "last_p50": 12.0, "last_p99": 80.0,
+                       "mean": 11.5, "fetch_wait_mean": 6.25,
                        "floor": {"achieved_eps": 3990.0, "events": 60_000, "samples": 50_000,
                                  "p50": 4.0, "p95": 9.0, "p99": 17.0, "max": 30.0,
                                  "first_p50": 4.0, "first_p99": 15.0, "last_p50": 4.0,
                                  "last_p99": 18.0}},
+        "broker_drift": {"records_per_s": 2000, "partitions": 8,
+                         "1_record_batches": {"stored_batches": 30_000,
+                                              "fetch_p50_first_ms": 3.5, "fetch_p50_last_ms": 21.5,
+                                              "ack32_first_ms": 1.25, "ack32_last_ms": 3.0}},
         "core": {"floor_us": 1.0, "validate_us": 7.0, "core_us": 5.0, "ratio": 5.0,
                  "single_pass_us": 8.0,
                  "validate_ratio": 7.0, "events": 1000},
@@ -76,6 +82,8 @@ def test_verdicts_and_table() -> None:
     assert "floor: bare aiokafka echo" in text and "17" in text
     assert "drift over the run" in text and "80" in text
     assert "every run wrote exactly the expected records" in text
+    assert "mean 11.5 ms, of which raw CreateTime → fetched" in text and "6.2 ms" in text
+    assert "1 record(s)/batch: fetch p50 3.5 → 21.5 ms" in text and "30,000 batches" in text
 
 
 def test_table_shouts_about_a_count_mismatch() -> None:
@@ -100,3 +108,20 @@ def test_percentile_is_nearest_rank() -> None:
     assert latency.percentile(values, 50) == 50.0
     assert latency.percentile(values, 99) == 99.0
     assert latency.percentile([7.0], 99) == 7.0
+
+
+def test_fetch_wait_mean_weighs_seconds_by_their_observations() -> None:
+    # (sum s, count) increments of eventyard_fetch_wait_seconds per second
+    assert latency._fetch_wait_ms([(0.1, 10.0), (0.9, 30.0)]) == 25.0
+    assert math.isnan(latency._fetch_wait_ms([(0.0, 0.0)]))
+
+
+def test_broker_drift_summary_reads_first_and_last_second() -> None:
+    from bench.broker_drift import Second, summary
+
+    secs = [Second(2000, [3.0, 4.0, 5.0], {32: [1.0]}), Second(4000, [9.0], {}),
+            Second(6000, [20.0, 30.0], {32: [2.0, 4.0]})]
+    out = summary({1: secs})["1_record_batches"]
+    assert out["stored_batches"] == 6000
+    assert (out["fetch_p50_first_ms"], out["fetch_p50_last_ms"]) == (4.0, 25.0)
+    assert (out["ack32_first_ms"], out["ack32_last_ms"]) == (1.0, 3.0)
