@@ -32,6 +32,7 @@ from bench.workload import Workload, preload
 from eventyard.broker import LocalBroker, free_port
 from eventyard.localrun import WorkerProcess, metric_sum
 from eventyard.runtime import kafka
+from eventyard.runtime.highwater import drain_to_highwater
 from eventyard.runtime.settings import Settings
 from eventyard.runtime.topics import ensure_topics
 
@@ -142,25 +143,15 @@ async def read_back(
         tps = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        pending = set(tps)
-        deadline = time.monotonic() + timeout_s
-        while pending:
-            batch = await consumer.getmany(timeout_ms=200, max_records=50_000)
-            for tp, recs in batch.items():
-                st = stats[tp.topic]
-                st.count += len(recs)
-                lo = min(r.timestamp for r in recs)
-                hi = max(r.timestamp for r in recs)
-                st.first_ms = lo if st.first_ms is None else min(st.first_ms, lo)
-                st.last_ms = hi if st.last_ms is None else max(st.last_ms, hi)
-                if tp.topic == keep:
-                    kept.extend((r.timestamp, r.value or b"") for r in recs)
-            for tp in list(pending):
-                high = consumer.highwater(tp)
-                if high is not None and await consumer.position(tp) >= high:
-                    pending.discard(tp)
-            if pending and time.monotonic() > deadline:
-                raise TimeoutError(f"read-back not caught up on {len(pending)} partitions")
+        async for tp, recs in drain_to_highwater(consumer, tps, timeout_s, what="read-back"):
+            st = stats[tp.topic]
+            st.count += len(recs)
+            lo = min(r.timestamp for r in recs)
+            hi = max(r.timestamp for r in recs)
+            st.first_ms = lo if st.first_ms is None else min(st.first_ms, lo)
+            st.last_ms = hi if st.last_ms is None else max(st.last_ms, hi)
+            if tp.topic == keep:
+                kept.extend((r.timestamp, r.value or b"") for r in recs)
     finally:
         await consumer.stop()
     return stats, kept

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from eventyard.runtime import kafka
+from eventyard.runtime.highwater import drain_to_highwater
 from eventyard.runtime.settings import Settings
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -100,11 +101,8 @@ def metric_sum(metrics: dict[str, float], name: str) -> float:
 
 
 class TopicReader:
-    """Reads topics from the beginning, incrementally, up to the fetch high watermark.
-
-    Never end_offsets(): it is wrong on Tansu (broker.md §3). Caught up means
-    position >= highwater for every partition, after at least one fetch.
-    """
+    """Reads topics from the beginning, incrementally, up to the fetch high watermark
+    (runtime/highwater.py: never end_offsets(), wrong on Tansu)."""
 
     def __init__(
         self, settings: Settings, topics: list[str], *, read_committed: bool = False
@@ -131,22 +129,10 @@ class TopicReader:
             await self._consumer.stop()
 
     async def drain(self, timeout: float = 30.0) -> dict[str, list[Record]]:
-        c = self._consumer
-        assert c is not None
-        pending = set(self._tps)
-        fetched_once = False
-        deadline = time.monotonic() + timeout
-        while pending or not fetched_once:
-            batch = await c.getmany(timeout_ms=200, max_records=50_000)
-            fetched_once = True
-            for tp, recs in batch.items():
-                self.records[tp.topic].extend(recs)
-            for tp in list(pending):
-                high = c.highwater(tp)
-                if high is not None and await c.position(tp) >= high:
-                    pending.discard(tp)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"not caught up on {pending}")
+        assert self._consumer is not None
+        async for tp, recs in drain_to_highwater(self._consumer, self._tps, timeout,
+                                                 what="topic reader"):
+            self.records[tp.topic].extend(recs)
         return self.records
 
     async def wait_for(

@@ -24,13 +24,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from eventyard.runtime import kafka
 from eventyard.runtime.dedup import DedupStore, fingerprint
+from eventyard.runtime.highwater import drain_to_highwater
 from eventyard.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
-
-FETCH_TIMEOUT_MS = 200
-FETCH_MAX_RECORDS = 50_000
-
 
 RAW_SUFFIX = b":raw"
 
@@ -65,26 +62,11 @@ def decode_value(value: bytes | None) -> Entry | None:
 async def read_to_highwater(
     consumer: AIOKafkaConsumer, tps: list[TopicPartition], timeout_s: float
 ) -> list[tuple[int, bytes | None, bytes | None]]:
-    """Return (partition, key, value) of every record up to the fetch high watermark.
-
-    Tansu's end_offsets() is wrong by up to a batch (broker.md §3), so "caught up" means
-    position >= highwater as reported by fetch responses, for every partition.
-    """
-    out: list[tuple[int, bytes | None, bytes | None]] = []
-    pending = set(tps)
-    deadline = time.monotonic() + timeout_s
-    while pending:
-        batch = await consumer.getmany(*pending, timeout_ms=FETCH_TIMEOUT_MS,
-                                       max_records=FETCH_MAX_RECORDS)
-        for tp, records in batch.items():
-            out.extend((tp.partition, r.key, r.value) for r in records)
-        for tp in list(pending):
-            high = consumer.highwater(tp)
-            if high is not None and await consumer.position(tp) >= high:
-                pending.discard(tp)
-        if pending and time.monotonic() > deadline:
-            raise TimeoutError(f"changelog restore did not reach the high watermark of {pending}")
-    return out
+    """Return (partition, key, value) of every record up to the fetch high watermark."""
+    return [(tp.partition, r.key, r.value)
+            async for tp, records in drain_to_highwater(
+                consumer, tps, timeout_s, what="changelog restore")
+            for r in records]
 
 
 @dataclass(frozen=True, slots=True)
