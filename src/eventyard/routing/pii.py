@@ -130,20 +130,21 @@ _MAX_PHONE_LEN: Final = 64
 # stores the E.164 string (immutable), never the mutable PhoneNumber object.
 @lru_cache(maxsize=65536)
 def _parse_e164(raw: str, region: str | None) -> str | None:
-    candidates = [_try_parse(raw, region)]
+    first = _try_parse(raw, region)
     # "0044 20…" where the region's exit code is not 00 (no country; US dials 011): also
-    # read the 00 as "+", and prefer whichever reading libphonenumber calls valid.
-    if raw.startswith("00"):
-        candidates.append(_try_parse("+" + raw[2:], None))
-    found = [c for c in candidates if c is not None]
-    for e164, valid in found:
-        if valid:
-            return e164
-    return found[0][0] if found else None
+    # read the 00 as "+", and prefer whichever reading libphonenumber calls valid. Only
+    # then is validity needed, and is_valid_number costs about as much as the parse.
+    if not raw.startswith("00"):
+        return _format_e164(first) if first is not None else None
+    found = [n for n in (first, _try_parse("+" + raw[2:], None)) if n is not None]
+    for num in found:
+        if phonenumbers.is_valid_number(num):
+            return _format_e164(num)
+    return _format_e164(found[0]) if found else None
 
 
-def _try_parse(raw: str, region: str | None) -> tuple[str, bool] | None:
-    """(E.164, is_valid_number) if the number is at least possible, else None."""
+def _try_parse(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """The parsed number if it is at least possible, else None."""
     try:
         num = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
@@ -155,8 +156,12 @@ def _try_parse(raw: str, region: str | None) -> tuple[str, bool] | None:
     reason = phonenumbers.is_possible_number_with_reason(num)
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
         return None
+    return num
+
+
+def _format_e164(num: phonenumbers.PhoneNumber) -> str:
     e164: str = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
-    return e164, bool(phonenumbers.is_valid_number(num))
+    return e164
 
 
 def phone_e164(raw: str, default_region: str | None) -> str | None:
