@@ -76,9 +76,9 @@ class Telemetry:
         )
         self.fetch_wait_seconds = Histogram(
             "eventyard_fetch_wait_seconds",
-            "Raw record's CreateTime to fetched by this worker: time upstream of the router "
-            "(producer linger, broker, fetch, backlog). With processing_seconds it splits "
-            "end-to-end latency into broker and router.",
+            "Raw record's timestamp to this worker's loop taking it: time before the router "
+            "works on it (producer linger, broker, fetch, client buffer, backlog). With "
+            "processing_seconds it splits end-to-end latency into broker and router.",
             buckets=FETCH_WAIT_BUCKETS,
             registry=r,
         )
