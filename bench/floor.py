@@ -19,8 +19,9 @@ Variants (see bench/README.md):
   reproduced: that is part of what the keyed hop costs the worker.
 
 Produce modes:
-- "batch": a BatchBuilder per partition and one send_batch() each, the way the worker's
-  runtime/sender.py publishes; the headline floor, so both sides use the same client API.
+- "batch": the worker's own publisher (runtime/sender.py: a BatchBuilder per partition,
+  closed and sent with one send_batch() each); the headline floor, so both sides use the
+  same client code.
 - "send": one producer.send() and one delivery future per record, aiokafka's plain API
   and what broker.md §6 timed; the floor before the worker batched its produces.
 - "echo": no plan; each raw record is copied unchanged (value, key) to the warehouse topic,
@@ -37,7 +38,7 @@ import pickle
 import sys
 import time
 from collections.abc import Awaitable
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -55,7 +56,9 @@ from eventyard.runtime.hops import (
     H_SOURCE_TIMESTAMP,
     H_SOURCE_TOPIC,
 )
-from eventyard.runtime.partitioning import identity_partition, partition_for
+from eventyard.runtime.hops import Send as OutSend
+from eventyard.runtime.partitioning import partition_for
+from eventyard.runtime.sender import BatchSender
 from eventyard.runtime.settings import Settings
 
 Headers: TypeAlias = list[tuple[str, bytes]]
@@ -132,36 +135,22 @@ class _PerRecord:
 
 
 class _Batched:
-    """aiokafka's batch API: one BatchBuilder per partition, one `send_batch()` each.
-    Partitions are chosen per record as send() would, with the worker's own cached
-    murmur2 (runtime/partitioning.py), so both sides pay the same per-record cost."""
+    """The worker's own publisher, runtime/sender.BatchSender: one BatchBuilder per
+    partition, closed and sent with one `send_batch()` each, partitions by the same cached
+    murmur2. Both sides pay the same client cost per record, a `Send` included."""
 
-    def __init__(self, producer: AIOKafkaProducer, partitions: dict[str, list[int]]) -> None:
-        self.producer = producer
-        self.partitions = partitions
-        self.builders: dict[tuple[str, int], Any] = {}
-        self.futures: list[Awaitable[object]] = []
-        self.count = 0
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self.sender = BatchSender(producer)
+        self.sends: list[OutSend] = []
 
     async def add(self, topic: str, key: bytes | None, value: bytes, headers: Headers,
                   partition: int | None, timestamp_ms: int | None) -> None:
-        if partition is None:
-            partition = identity_partition(key, len(self.partitions[topic]))
-        tp = (topic, partition)
-        builder = self.builders.get(tp)
-        if builder is None:
-            builder = self.builders[tp] = self.producer.create_batch()
-        if builder.append(key=key, value=value, timestamp=timestamp_ms, headers=headers) is None:
-            self.futures.append(await self.producer.send_batch(builder, topic, partition=partition))
-            builder = self.builders[tp] = self.producer.create_batch()
-            builder.append(key=key, value=value, timestamp=timestamp_ms, headers=headers)
-        self.count += 1
+        self.sends.append(OutSend(topic, value, key, headers, partition, timestamp_ms))
 
     async def flush(self) -> int:
-        for (topic, partition), builder in self.builders.items():
-            self.futures.append(await self.producer.send_batch(builder, topic, partition=partition))
-        await asyncio.gather(*self.futures)
-        n, self.count, self.builders, self.futures = self.count, 0, {}, []
+        n = len(self.sends)
+        await self.sender.send_all(self.sends)
+        self.sends = []
         return n
 
 
@@ -174,15 +163,7 @@ async def passthrough(
     await producer.start()
     await consumer.start()
     consumer.subscribe([settings.topic_raw])
-    sink: _PerRecord | _Batched
-    if produce == "send":
-        sink = _PerRecord(producer)
-    elif produce == "echo":
-        sink = _Batched(producer, {settings.topic_warehouse: sorted(
-            await producer.partitions_for(settings.topic_warehouse))})
-    else:
-        topics = {send[0] for sends in plan.values() for send in sends}
-        sink = _Batched(producer, {t: sorted(await producer.partitions_for(t)) for t in topics})
+    sink: _PerRecord | _Batched = _PerRecord(producer) if produce == "send" else _Batched(producer)
     if produce == "echo":
         # The latency run paces its load only once this process is in the group.
         while not consumer.assignment():
