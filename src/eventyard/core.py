@@ -7,12 +7,12 @@ value, never an exception, so one poison record can never stop a partition.
 
 from __future__ import annotations
 
-from eventyard.contract.codec import DEFAULT_MAX_EVENT_BYTES, Peeked, decode, peek, peek_event_id
+from eventyard.contract.codec import DEFAULT_MAX_EVENT_BYTES, Peeked, decode, peek
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.routing.outcome import Admitted, DeadLetter, Routed
 from eventyard.routing.router import route_event
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "Peeked", "admit", "peek", "peek_event_id", "process"]
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "Peeked", "admit", "peek", "process"]
 
 
 def admit(

@@ -1,4 +1,4 @@
-"""peek_event_id: the first hop's cheap dedup key. It may only return an eventId that full
+"""peek: the first hop's cheap dedup key. It may only return an eventId that full
 validation would accept as an eventId; anything else must fall back to full validation."""
 
 from __future__ import annotations
@@ -10,13 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eventyard.contract.codec import peek, peek_event_id
+from eventyard.contract.codec import DEFAULT_MAX_EVENT_BYTES, peek
 from eventyard.core import admit, process
 from eventyard.policy import CompiledPolicy, load_policy
 from eventyard.routing.outcome import Admitted
 from eventyard.traffic import generate
 
 NOW = 1_750_000_000_000
+
+
+def peek_event_id(value: bytes | None, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> str | None:
+    peeked = peek(value, max_bytes)
+    return peeked.event_id if peeked is not None else None
 
 
 @pytest.mark.parametrize(

@@ -194,8 +194,3 @@ def peek(value: bytes | None, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Peeke
     if isinstance(event_id, str) and _EVENT_ID.fullmatch(event_id):
         return Peeked(event_id, obj)
     return None
-
-
-def peek_event_id(value: bytes | None, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> str | None:
-    peeked = peek(value, max_bytes)
-    return peeked.event_id if peeked is not None else None

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import orjson
-
 from eventyard.policy.compiled import CompiledPolicy, Route
 from eventyard.policy.lint import platform_of
 from eventyard.policy.platforms import PLATFORMS
 from eventyard.policy.schema import Destination, PolicyFile, duration_ms
+from eventyard.records import record_head
 from eventyard.taxonomy import TAXONOMY
 
 
@@ -32,12 +31,6 @@ def _route(name: str, dest: Destination, native: str) -> Route:
         properties=props if isinstance(props, str) else frozenset(props),
         head=record_head(name, dest.klass, native) if native else b"",
     )
-
-
-def record_head(destination: str, klass: str, name: str) -> bytes:
-    """The opening of an output record, up to and including its native name; orjson
-    output of a dict is b"{...}", so dropping the "}" leaves an exact prefix."""
-    return orjson.dumps({"destination": destination, "class": klass, "name": name})[:-1]
 
 
 def compile_policy(

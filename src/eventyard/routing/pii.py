@@ -133,7 +133,8 @@ def _parse_e164(raw: str, region: str | None) -> str | None:
     first = _try_parse(raw, region)
     # "0044 20…" where the region's exit code is not 00 (no country; US dials 011): also
     # read the 00 as "+", and prefer whichever reading libphonenumber calls valid. Only
-    # then is validity needed, and is_valid_number costs about as much as the parse.
+    # then is validity needed; skipping it elsewhere took a fifth off a cold phone
+    # normalisation (ad-hoc timing in the commit that made the change).
     if not raw.startswith("00"):
         return _format_e164(first) if first is not None else None
     found = [n for n in (first, _try_parse("+" + raw[2:], None)) if n is not None]

@@ -16,7 +16,7 @@ import orjson
 
 from eventyard.contract.model import RawEvent
 from eventyard.policy.compiled import CompiledPolicy, Route
-from eventyard.records import SCHEMA_ID
+from eventyard.records import SCHEMA_ID, record_head
 from eventyard.routing import pii
 from eventyard.routing.outcome import DeadLetter, OutputRecord, Routed
 
@@ -170,9 +170,7 @@ def route_event(
             user = users[route.pii] = orjson.dumps(_user_block(route, event, fields, policy))
         if (context := contexts.get(route.platform, b"")) == b"":
             context = contexts[route.platform] = orjson.dumps(_context(route, event))
-        head = route.head or orjson.dumps({
-            "destination": route.destination, "class": route.klass, "name": event.event,
-        })[:-1]
+        head = route.head or record_head(route.destination, route.klass, event.event)
         if route.klass == "warehouse":
             routed_to = b',"routedTo":' + orjson.dumps({
                 **{r.destination: {"status": "sent", "name": r.name or event.event}
