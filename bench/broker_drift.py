@@ -139,17 +139,17 @@ def measure(seconds: float, tmp: Path) -> dict[int, list[Second]]:
     return results
 
 
-def summary(results: dict[int, list[Second]]) -> dict[str, dict[str, float]]:
+def summary(results: dict[int, list[Second]]) -> list[dict[str, float]]:
     """First and last second of each run, for results.json and the bench table."""
-    out = {}
+    out = []
     for per_batch, secs in results.items():
         first, last = secs[0], secs[-1]
-        out[f"{per_batch}_record_batches"] = {
-            "stored_batches": last.batches_stored,
+        out.append({
+            "records_per_batch": per_batch, "stored_batches": last.batches_stored,
             "fetch_p50_first_ms": _med(first.fetch_ms), "fetch_p50_last_ms": _med(last.fetch_ms),
             "ack32_first_ms": _med(first.ack_ms.get(32, [])),
             "ack32_last_ms": _med(last.ack_ms.get(32, [])),
-        }
+        })
     return out
 
 

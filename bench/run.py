@@ -182,7 +182,7 @@ def run(events: int, repeats: int, latency_s: float, core_n: int, tmp: Path) -> 
                        "floor": {k: v for k, v in asdict(lat_floor).items()
                                  if k != "offered_eps"}},
         "broker_drift": {"records_per_s": broker_drift.RECORDS_PER_S,
-                         "partitions": broker_drift.PARTITIONS, **drift},
+                         "partitions": broker_drift.PARTITIONS, "runs": drift},
         "core": {**core, "ratio": core["core_us"] / core["floor_us"],
                  "validate_ratio": core["validate_us"] / core["floor_us"], "events": core_n},
         "dedup": {**mem, "worker_rss_mib": worker_rss, "worker_ids_held": held,
@@ -236,14 +236,12 @@ def _broker_drift_lines(drift: dict[str, Any] | None) -> list[str]:
         return []
     lines = [f"broker alone, bare aiokafka, {drift['records_per_s']:,} records/s into "
              f"{drift['partitions']} partitions, first second → last"]
-    for key, d in drift.items():
-        if isinstance(d, dict):
-            per = key.split("_")[0]
-            lines.append(
-                f"  {per:>2} record(s)/batch: fetch p50 {d['fetch_p50_first_ms']:.1f} → "
-                f"{d['fetch_p50_last_ms']:.1f} ms, 32-partition produce ack "
-                f"{d['ack32_first_ms']:.1f} → {d['ack32_last_ms']:.1f} ms "
-                f"({d['stored_batches']:,} batches stored)")
+    for d in drift["runs"]:
+        lines.append(
+            f"  {d['records_per_batch']:>2} record(s)/batch: fetch p50 "
+            f"{d['fetch_p50_first_ms']:.1f} → {d['fetch_p50_last_ms']:.1f} ms, 32-partition "
+            f"produce ack {d['ack32_first_ms']:.1f} → {d['ack32_last_ms']:.1f} ms "
+            f"({d['stored_batches']:,} batches stored)")
     return lines
 
 

@@ -41,9 +41,9 @@ def sample() -> dict[str, Any]:
                                  "first_p50": 4.0, "first_p99": 15.0, "last_p50": 4.0,
                                  "last_p99": 18.0}},
         "broker_drift": {"records_per_s": 2000, "partitions": 8,
-                         "1_record_batches": {"stored_batches": 30_000,
-                                              "fetch_p50_first_ms": 3.5, "fetch_p50_last_ms": 21.5,
-                                              "ack32_first_ms": 1.25, "ack32_last_ms": 3.0}},
+                         "runs": [{"records_per_batch": 1, "stored_batches": 30_000,
+                                   "fetch_p50_first_ms": 3.5, "fetch_p50_last_ms": 21.5,
+                                   "ack32_first_ms": 1.25, "ack32_last_ms": 3.0}]},
         "core": {"floor_us": 1.0, "validate_us": 7.0, "core_us": 5.0, "ratio": 5.0,
                  "single_pass_us": 8.0,
                  "validate_ratio": 7.0, "events": 1000},
@@ -121,7 +121,7 @@ def test_broker_drift_summary_reads_first_and_last_second() -> None:
 
     secs = [Second(2000, [3.0, 4.0, 5.0], {32: [1.0]}), Second(4000, [9.0], {}),
             Second(6000, [20.0, 30.0], {32: [2.0, 4.0]})]
-    out = summary({1: secs})["1_record_batches"]
-    assert out["stored_batches"] == 6000
+    [out] = summary({1: secs})
+    assert (out["records_per_batch"], out["stored_batches"]) == (1, 6000)
     assert (out["fetch_p50_first_ms"], out["fetch_p50_last_ms"]) == (4.0, 25.0)
     assert (out["ack32_first_ms"], out["ack32_last_ms"]) == (1.0, 3.0)
