@@ -7,9 +7,9 @@ them: spread over 8 keyed partitions and over the whole 48 h window (so every ti
 is populated), fingerprinted from eventId strings like the traffic's. Two figures:
 - RSS delta / id: what the OS sees, allocator slack and set over-allocation included.
   The headline, because that is what a pod's memory limit sees.
-- object accounting / id: sys.getsizeof over every dict, set and int the store holds,
-  as a cross-check that the RSS delta is the store and nothing else.
-  (the membership set of ints, plus 8 bytes per id in the packed expiry arrays).
+- object accounting / id: sys.getsizeof over every container and int the store holds
+  (the membership set of ints, plus 8 bytes per id in the packed expiry arrays), as a
+  cross-check that the RSS delta is the store and nothing else.
 Also the cost of `seen()` for a new id with the whole window populated, which the short
 throughput runs (one time bucket) cannot show.
 Feeding a worker 1M events would take minutes here; the store is the only part of the
