@@ -21,8 +21,8 @@ import orjson
 
 from eventyard.contract.codec import decode
 from eventyard.core import process
+from eventyard.local.traffic import generate
 from eventyard.policy import load_policy
-from eventyard.traffic import generate
 
 
 def _time(fn: Callable[[bytes], Any], values: list[bytes], repeats: int) -> float:

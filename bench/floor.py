@@ -19,7 +19,7 @@ Variants (see bench/README.md):
   reproduced: that is part of what the keyed hop costs the worker.
 
 Produce modes:
-- "batch": the worker's own publisher (runtime/sender.py: a BatchBuilder per partition,
+- "batch": the worker's own publisher (kafka/producer.py: a BatchBuilder per partition,
   closed and sent with one send_batch() each); the headline floor, so both sides use the
   same client code.
 - "send": one producer.send() and one delivery future per record, aiokafka's plain API
@@ -45,8 +45,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata, RecordMetadata
 
 from bench.workload import Workload
-from eventyard.runtime import changelog, kafka
-from eventyard.runtime.hops import (
+from eventyard.kafka import clients as kafka
+from eventyard.kafka.partitioning import partition_for
+from eventyard.kafka.producer import BatchSender
+from eventyard.settings import Settings
+from eventyard.worker import changelog
+from eventyard.worker.dispatch import (
     H_DESTINATION,
     H_DETAIL,
     H_REASON,
@@ -56,10 +60,7 @@ from eventyard.runtime.hops import (
     H_SOURCE_TIMESTAMP,
     H_SOURCE_TOPIC,
 )
-from eventyard.runtime.hops import Send as OutSend
-from eventyard.runtime.partitioning import partition_for
-from eventyard.runtime.sender import BatchSender
-from eventyard.runtime.settings import Settings
+from eventyard.worker.dispatch import Send as OutSend
 
 Headers: TypeAlias = list[tuple[str, bytes]]
 # (topic, key, value size, headers, partition, keep the raw record's timestamp)
@@ -93,7 +94,7 @@ def build_plan(
             headers = [(H_REASON, fate.reason), (H_DETAIL, fate.detail), *source]
             sends.append((settings.topic_dlq, rec.key, len(rec.value), headers, None, False))
         # Keyed by its own eventId on that id's partition: the worker routes it on the
-        # direct path (runtime/hops.py), with no keyed copy.
+        # direct path (worker/dispatch.py), with no keyed copy.
         direct = rec.key == fate.event_id and md.partition == partition_for(
             fate.event_id, settings.partitions)
         if fate.valid and full and not direct:
@@ -135,7 +136,7 @@ class _PerRecord:
 
 
 class _Batched:
-    """The worker's own publisher, runtime/sender.BatchSender: one BatchBuilder per
+    """The worker's own publisher, kafka/producer.BatchSender: one BatchBuilder per
     partition, closed and sent with one `send_batch()` each, partitions by the same cached
     murmur2. Both sides pay the same client cost per record, a `Send` included."""
 

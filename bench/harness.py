@@ -29,12 +29,12 @@ from aiokafka import TopicPartition
 
 from bench import floor
 from bench.workload import Workload, preload
-from eventyard.broker import LocalBroker, free_port
-from eventyard.localrun import WorkerProcess, metric_sum
-from eventyard.runtime import kafka
-from eventyard.runtime.highwater import drain_to_highwater
-from eventyard.runtime.settings import Settings
-from eventyard.runtime.topics import ensure_topics
+from eventyard.kafka import clients as kafka
+from eventyard.kafka.highwater import drain_to_highwater
+from eventyard.kafka.topics import ensure_topics
+from eventyard.local.broker import LocalBroker, free_port
+from eventyard.local.harness import WorkerProcess, metric_sum
+from eventyard.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 POLICY = REPO / "config" / "routing.yaml"

@@ -28,9 +28,9 @@ from aiokafka.structs import RecordMetadata
 
 from bench import harness
 from bench.workload import Workload, expect
-from eventyard.runtime import kafka
-from eventyard.runtime.settings import Settings
-from eventyard.runtime.topics import ensure_topics
+from eventyard.kafka import clients as kafka
+from eventyard.kafka.topics import ensure_topics
+from eventyard.settings import Settings
 
 TICK_S = 0.002
 WARMUP_S = 2.0  # first metadata fetches and connections of a fresh worker, not steady state

@@ -1,4 +1,4 @@
-"""Bytes per eventId held by the dedup store (runtime/dedup.py), in a fresh process.
+"""Bytes per eventId held by the dedup store (worker/dedup.py), in a fresh process.
 
     python -m bench.memory IDS
 
@@ -26,7 +26,7 @@ import time
 
 import orjson
 
-from eventyard.runtime.dedup import DedupStore, fingerprint
+from eventyard.worker.dedup import DedupStore, fingerprint
 
 PARTITIONS = 8
 WINDOW_MS = 48 * 3600 * 1000

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from aiokafka.structs import RecordMetadata
 
 from eventyard import core
+from eventyard.kafka import clients as kafka
+from eventyard.local.traffic import RawRecord, generate
 from eventyard.policy import load_policy
 from eventyard.routing.outcome import DeadLetter
-from eventyard.runtime import kafka
-from eventyard.runtime.dedup import fingerprint
-from eventyard.runtime.settings import Settings
-from eventyard.traffic import RawRecord, generate
+from eventyard.settings import Settings
+from eventyard.worker.dedup import fingerprint
 
 # Chunk of in-flight produce futures: keeps memory flat while produce stays batched.
 PRODUCE_CHUNK = 20_000

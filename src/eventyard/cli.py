@@ -16,11 +16,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-policy": ("eventyard.commands.check_policy", "lint a routing policy file"),
     "explain": ("eventyard.commands.explain", "show what the router would do with one event"),
     "test-policy": ("eventyard.commands.test_policy", "run the policy unit tests"),
-    "worker": ("eventyard.runtime.worker_main", "run a routing worker"),
-    "topics": ("eventyard.runtime.topics", "create the topics the worker needs"),
-    "send": ("eventyard.runtime.send", "write JSON-lines events to the raw topic"),
+    "worker": ("eventyard.commands.worker", "run a routing worker"),
+    "topics": ("eventyard.commands.topics", "create the topics the worker needs"),
+    "send": ("eventyard.commands.send", "write JSON-lines events to the raw topic"),
     "demo": ("eventyard.demo.main", "local broker, worker, traffic and a live view"),
-    "broker": ("eventyard.broker", "run a local Tansu broker in the foreground"),
+    "broker": ("eventyard.commands.broker", "run a local Tansu broker in the foreground"),
 }
 
 

@@ -2,7 +2,7 @@
 as real subprocesses, and a reader that reads topics to the fetch high watermark.
 
 Against an existing Kafka set EVENTYARD_BOOTSTRAP_SERVERS; otherwise a local Tansu broker
-is started for the session (eventyard.broker.LocalBroker).
+is started for the session (eventyard.local.broker.LocalBroker).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from eventyard.broker import LocalBroker, free_port
-from eventyard.localrun import Record, TopicReader, WorkerProcess, headers_of, metric_sum
-from eventyard.runtime.send import send_records
-from eventyard.runtime.settings import Settings
+from eventyard.commands.send import send_records
+from eventyard.local.broker import LocalBroker, free_port
+from eventyard.local.harness import Record, TopicReader, WorkerProcess, headers_of, metric_sum
+from eventyard.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "config" / "routing.yaml"

@@ -10,8 +10,8 @@ from collections import Counter
 import orjson
 import pytest
 
-from eventyard.runtime.pipeline import MAX_SETTLING
-from eventyard.traffic import generate
+from eventyard.local.traffic import generate
+from eventyard.worker.loop import MAX_SETTLING
 
 from .conftest import Record, Yard, headers_of
 

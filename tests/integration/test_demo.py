@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from eventyard.localrun import TopicReader, headers_of
-from eventyard.runtime.settings import Settings
+from eventyard.local.harness import TopicReader, headers_of
+from eventyard.settings import Settings
 
 pytestmark = pytest.mark.integration
 

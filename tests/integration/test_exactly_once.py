@@ -14,7 +14,7 @@ from collections import Counter
 import orjson
 import pytest
 
-from eventyard.traffic import generate
+from eventyard.local.traffic import generate
 
 from .conftest import Record, Yard
 

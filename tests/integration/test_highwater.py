@@ -1,4 +1,4 @@
-"""The one "caught up" test every reader shares (runtime/highwater.py), against the broker:
+"""The one "caught up" test every reader shares (kafka/highwater.py), against the broker:
 it returns exactly what was produced, empty partitions included, and picks up records
 produced after an earlier drain."""
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from aiokafka import TopicPartition
 
-from eventyard.runtime import kafka
-from eventyard.runtime.highwater import drain_to_highwater
-from eventyard.runtime.send import send_records
-from eventyard.runtime.topics import ensure_topics
+from eventyard.commands.send import send_records
+from eventyard.kafka import clients as kafka
+from eventyard.kafka.highwater import drain_to_highwater
+from eventyard.kafka.topics import ensure_topics
 
 from .conftest import Yard
 

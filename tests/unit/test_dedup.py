@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import tracemalloc
 
-from eventyard.runtime.dedup import DedupStore, fingerprint
+from eventyard.worker.dedup import DedupStore, fingerprint
 
 HOUR = 3_600_000
 WINDOW = 48 * HOUR
@@ -94,7 +94,7 @@ def test_memory_per_held_id_is_under_100_bytes() -> None:
 
 
 def test_restore_holds_only_committed_entries_inside_the_window() -> None:
-    from eventyard.runtime.changelog import Committed, encode_value, held_entries
+    from eventyard.worker.changelog import Committed, encode_value, held_entries
 
     now, window = 10_000_000, 1_000_000
     records = [
@@ -118,7 +118,7 @@ def test_restore_holds_only_committed_entries_inside_the_window() -> None:
 
 
 def test_changelog_values_round_trip() -> None:
-    from eventyard.runtime.changelog import Entry, decode_value, encode_value
+    from eventyard.worker.changelog import Entry, decode_value, encode_value
 
     assert decode_value(encode_value(123, 45)) == Entry(123, 45, raw=False)
     assert decode_value(encode_value(123, 45, raw=True)) == Entry(123, 45, raw=True)

@@ -27,7 +27,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 
 from eventyard.cli import COMMANDS
-from eventyard.runtime.settings import Settings
+from eventyard.settings import Settings
 from eventyard.telemetry import RELOAD_RESULTS, SKIP_REASONS, Telemetry
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from eventyard.runtime.gcpolicy import GcPolicy
+from eventyard.worker.gcpolicy import GcPolicy
 
 
 class Node:

@@ -9,10 +9,12 @@ import orjson
 import pytest
 from aiokafka.structs import ConsumerRecord
 
+from eventyard.kafka.partitioning import partition_for
 from eventyard.policy import load_policy
 from eventyard.policy.compiled import CompiledPolicy
-from eventyard.runtime.dedup import DedupStore
-from eventyard.runtime.hops import (
+from eventyard.settings import Settings
+from eventyard.worker.dedup import DedupStore
+from eventyard.worker.dispatch import (
     H_SOURCE_KEY,
     H_SOURCE_OFFSET,
     Batch,
@@ -21,8 +23,6 @@ from eventyard.runtime.hops import (
     hop_a,
     hop_b,
 )
-from eventyard.runtime.partitioning import partition_for
-from eventyard.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PARTITIONS = 8

@@ -8,7 +8,7 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventyard.runtime.partitioning import identity_partition, murmur2, partition_for
+from eventyard.kafka.partitioning import identity_partition, murmur2, partition_for
 
 
 @given(key=st.binary(min_size=0, max_size=200), n=st.integers(min_value=1, max_value=64))

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from eventyard.contract.codec import DEFAULT_MAX_EVENT_BYTES, peek
 from eventyard.core import admit, process
+from eventyard.local.traffic import generate
 from eventyard.policy import CompiledPolicy, load_policy
 from eventyard.routing.outcome import Admitted
-from eventyard.traffic import generate
 
 NOW = 1_750_000_000_000
 

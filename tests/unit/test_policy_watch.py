@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from eventyard.policy import CompiledPolicy, load_policy, policy_version
-from eventyard.runtime import policy_watch
-from eventyard.runtime.policy_holder import PolicyHolder
-from eventyard.runtime.policy_watch import PolicyWatcher, symlink_chain
 from eventyard.telemetry import Telemetry
+from eventyard.worker import policy_watch
+from eventyard.worker.policy_holder import PolicyHolder
+from eventyard.worker.policy_watch import PolicyWatcher, symlink_chain
 
 V1 = """\
 version: 1
@@ -165,7 +165,7 @@ def test_bad_edit_is_refused_and_the_old_policy_keeps_routing(
     rig: Rig, edit: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     BAD_EDITS[edit](rig.path)
-    with caplog.at_level(logging.WARNING, logger="eventyard.runtime.policy_watch"):
+    with caplog.at_level(logging.WARNING, logger="eventyard.worker.policy_watch"):
         result = rig.watcher.check_now()
 
     assert result.result == "rejected"
@@ -189,7 +189,7 @@ def test_valid_edit_applies_and_logs_old_to_new(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
     rig.path.write_text(V2)
-    with caplog.at_level(logging.INFO, logger="eventyard.runtime.policy_watch"):
+    with caplog.at_level(logging.INFO, logger="eventyard.worker.policy_watch"):
         result = rig.watcher.check_now()
     assert (result.result, result.previous, result.version) == ("applied", V1_VERSION, V2_VERSION)
     rig.assert_now_v2()

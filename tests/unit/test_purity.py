@@ -21,7 +21,11 @@ PURE_IMPORTS = [
 ]
 # Third-party runtime stack, and our own modules that wrap it.
 FORBIDDEN_ROOTS = {"faust", "mode", "aiokafka", "kafka", "prometheus_client"}
-FORBIDDEN_OWN = ("eventyard.runtime", "eventyard.telemetry", "eventyard.broker", "eventyard.cli")
+# Our own I/O rooms.
+FORBIDDEN_OWN = (
+    "eventyard.kafka", "eventyard.worker", "eventyard.commands", "eventyard.local",
+    "eventyard.demo", "eventyard.telemetry", "eventyard.cli",
+)
 
 
 def _pure_files() -> list[Path]:
@@ -52,13 +56,13 @@ def _forbidden_imports(source: str) -> list[str]:
 def test_the_checker_catches_each_import_form() -> None:
     source = "\n".join([
         "import faust", "import aiokafka.producer as p", "from prometheus_client import Counter",
-        "def f():\n    from eventyard.runtime import app", "from eventyard import telemetry",
+        "def f():\n    from eventyard.worker import app", "from eventyard import telemetry",
         "import importlib\nimportlib.import_module('mode')",
         "import orjson", "from eventyard.routing import pii",
     ])
     assert sorted(_forbidden_imports(source)) == sorted([
         "faust", "aiokafka.producer", "prometheus_client", "prometheus_client.Counter",
-        "eventyard.runtime", "eventyard.runtime.app", "eventyard.telemetry", "mode",
+        "eventyard.worker", "eventyard.worker.app", "eventyard.telemetry", "mode",
     ])
 
 

@@ -1,6 +1,6 @@
 """Session-shaped B2B traffic for the demo: visitors walk a funnel, interleaved as in life.
 
-`eventyard.traffic.generate` draws each event independently, which is right for a
+`eventyard.local.traffic.generate` draws each event independently, which is right for a
 benchmark but reads oddly in a demo (a `Purchase` from a visitor nobody saw sign up). Here
 every visitor gets a journey up front — browse, maybe leave details, sign up, trial, use
 the product, pay — and many journeys advance concurrently, so the stream looks like a real

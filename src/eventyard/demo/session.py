@@ -26,13 +26,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from eventyard.broker import LocalBroker, free_port
 from eventyard.demo.funnel import Funnel, FunnelStats
 from eventyard.demo.tally import Check, Rate, Tally, WorkerMetrics, reconcile
 from eventyard.errors import BrokerError
-from eventyard.localrun import Record, TopicReader, WorkerProcess
-from eventyard.runtime import kafka
-from eventyard.runtime.settings import Settings
+from eventyard.kafka import clients as kafka
+from eventyard.local.broker import LocalBroker, free_port
+from eventyard.local.harness import Record, TopicReader, WorkerProcess
+from eventyard.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Why this shape:
 - Per partition, because a keyed partition is owned by exactly one worker; on a rebalance
   the state of a revoked partition is dropped and a newly assigned one is rebuilt from the
-  changelog (runtime/changelog.py).
+  changelog (worker/changelog.py).
 - 64-bit fingerprints instead of the id strings: an int in a set costs ~36 + ~30 bytes,
   a 36-char UUID string ~85 + ~30. Collisions are negligible at this width (birthday bound
   ~n²/2⁶⁵: 3·10⁻⁶ for 10 million ids held at once).

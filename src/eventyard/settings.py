@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     )
     gc_full_interval_s: float = Field(
         300.0, ge=1.0, description="Seconds between full garbage collections, run between "
-        "batches (runtime/gcpolicy.py); each pauses the loop ~0.1-0.3 s."
+        "batches (worker/gcpolicy.py); each pauses the loop ~0.1-0.3 s."
     )
     session_timeout_ms: int = Field(6000, ge=1000, description="Short: see broker.md §2.")
     heartbeat_interval_ms: int = Field(1000, ge=100)

@@ -2,7 +2,7 @@
 
 One entry per routed eventId: key = eventId, value = "FIRST_SEEN_MS:OFFSET" for an event
 routed from keyed partition p, "FIRST_SEEN_MS:OFFSET:raw" for one routed straight from raw
-partition p (the direct path, runtime/hops.py). Either way it is written to changelog
+partition p (the direct path, worker/dispatch.py). Either way it is written to changelog
 partition p, so restoring dedup partition p reads changelog partition p only.
 
 An entry counts only if the batch that wrote it was committed: on restore, entries whose
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from eventyard.runtime import kafka
-from eventyard.runtime.dedup import DedupStore, fingerprint
-from eventyard.runtime.highwater import drain_to_highwater
-from eventyard.runtime.settings import Settings
+from eventyard.kafka import clients as kafka
+from eventyard.kafka.highwater import drain_to_highwater
+from eventyard.settings import Settings
+from eventyard.worker.dedup import DedupStore, fingerprint
 
 log = logging.getLogger(__name__)
 

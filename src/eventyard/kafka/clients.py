@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.helpers import create_ssl_context
 
-from eventyard.runtime.settings import Settings
+from eventyard.settings import Settings
 
 # Output records can be larger than the raw event (warehouse records add routedTo and
 # receivedAt); leave ample room above the raw size limit.
@@ -70,7 +70,7 @@ def group_consumer(settings: Settings, *, read_committed: bool = False) -> AIOKa
         # records arrive meanwhile, and every event crosses two hops (500 ms default).
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         # Range gives every member the same numbers of raw and keyed (they have equal
-        # counts), which is what lets most events take the direct path (runtime/hops.py).
+        # counts), which is what lets most events take the direct path (worker/dispatch.py).
         # Range only: listing round robin too, for mixed-version groups, doubled every
         # rebalance on Tansu (3 -> 6 s); docs/deploy.md says how to upgrade from it.
         partition_assignment_strategy=(RangePartitionAssignor,),

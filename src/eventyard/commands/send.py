@@ -15,8 +15,8 @@ from typing import IO
 
 import orjson
 
-from eventyard.runtime import kafka
-from eventyard.runtime.settings import Settings, settings_with
+from eventyard.kafka import clients as kafka
+from eventyard.settings import Settings, settings_with
 
 # Await delivery in chunks so memory stays flat on large files while produce stays batched.
 CHUNK = 10_000

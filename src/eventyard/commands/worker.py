@@ -9,7 +9,7 @@ from pathlib import Path
 
 from eventyard.errors import PolicyError
 from eventyard.policy import load_policy
-from eventyard.runtime.settings import Settings, settings_with
+from eventyard.settings import Settings, settings_with
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,11 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so `eventyard --help` and other commands do not pay for faust.
     import faust
 
-    from eventyard.runtime.app import build_app, temp_datadir
-    from eventyard.runtime.pipeline import Pipeline
-    from eventyard.runtime.policy_holder import PolicyHolder
-    from eventyard.runtime.policy_watch import PolicyWatcher
     from eventyard.telemetry import Telemetry
+    from eventyard.worker.app import build_app, temp_datadir
+    from eventyard.worker.loop import Pipeline
+    from eventyard.worker.policy_holder import PolicyHolder
+    from eventyard.worker.policy_watch import PolicyWatcher
 
     # watchfiles logs every filesystem event at INFO; the watcher logs what matters itself.
     logging.getLogger("watchfiles").setLevel(logging.WARNING)

@@ -17,12 +17,12 @@ import faust
 import mode
 from faust.app.base import BootStrategy
 
-from eventyard.runtime import http
-from eventyard.runtime.pipeline import Pipeline
-from eventyard.runtime.policy_watch import PolicyWatcher
-from eventyard.runtime.settings import Settings
-from eventyard.runtime.topics import ensure_topics
+from eventyard.kafka.topics import ensure_topics
+from eventyard.settings import Settings
 from eventyard.telemetry import Telemetry
+from eventyard.worker import http
+from eventyard.worker.loop import Pipeline
+from eventyard.worker.policy_watch import PolicyWatcher
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from typing import Any, TypeAlias
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from eventyard.runtime import kafka
-from eventyard.runtime.highwater import drain_to_highwater
-from eventyard.runtime.settings import Settings
+from eventyard.kafka import clients as kafka
+from eventyard.kafka.highwater import drain_to_highwater
+from eventyard.settings import Settings
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
@@ -102,7 +102,7 @@ def metric_sum(metrics: dict[str, float], name: str) -> float:
 
 class TopicReader:
     """Reads topics from the beginning, incrementally, up to the fetch high watermark
-    (runtime/highwater.py: never end_offsets(), wrong on Tansu)."""
+    (kafka/highwater.py: never end_offsets(), wrong on Tansu)."""
 
     def __init__(
         self, settings: Settings, topics: list[str], *, read_committed: bool = False

@@ -8,16 +8,14 @@ its siblings are created here with `settings.partitions`.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 from dataclasses import dataclass
 
 from aiokafka.admin import NewTopic
 
 from eventyard.errors import ConfigError
-from eventyard.runtime import kafka
-from eventyard.runtime.settings import Settings, settings_with
+from eventyard.kafka import clients as kafka
+from eventyard.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -73,25 +71,3 @@ async def ensure_topics(settings: Settings) -> list[TopicResult]:
         return sorted(results, key=lambda r: order.get(r.topic, len(order)))
     finally:
         await client.close()
-
-
-# --- `eventyard topics create` -----------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="action", required=True)
-    create = sub.add_parser("create", help="create every missing topic (idempotent)")
-    create.add_argument("--bootstrap-servers", default=None)
-    create.add_argument("--partitions", type=int, default=None)
-
-
-def run(args: argparse.Namespace) -> int:
-    settings = settings_with(bootstrap_servers=args.bootstrap_servers, partitions=args.partitions)
-    try:
-        results = asyncio.run(ensure_topics(settings))
-    except ConfigError as exc:
-        print(f"error: {exc}")
-        return 1
-    for r in results:
-        print(f"{r.topic}: {'created' if r.created else 'exists'}")
-    return 0

@@ -33,8 +33,8 @@ from watchfiles import awatch
 
 from eventyard.errors import PolicyError, PolicyProblem
 from eventyard.policy import CompiledPolicy, load_policy, policy_version
-from eventyard.runtime.policy_holder import PolicyHolder
 from eventyard.telemetry import Telemetry
+from eventyard.worker.policy_holder import PolicyHolder
 
 __all__ = ["PolicyWatcher", "ReloadResult"]
 

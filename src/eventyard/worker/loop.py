@@ -23,14 +23,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
-from eventyard.runtime import changelog, kafka
-from eventyard.runtime.dedup import DedupStore
-from eventyard.runtime.gcpolicy import GcPolicy
-from eventyard.runtime.hops import Batch, Direct, Record, Send, hop_a, hop_b
-from eventyard.runtime.policy_holder import PolicyHolder
-from eventyard.runtime.sender import BatchSender
-from eventyard.runtime.settings import Settings
+from eventyard.kafka import clients as kafka
+from eventyard.kafka.producer import BatchSender
+from eventyard.settings import Settings
 from eventyard.telemetry import Telemetry, observe_many
+from eventyard.worker import changelog
+from eventyard.worker.dedup import DedupStore
+from eventyard.worker.dispatch import Batch, Direct, Record, Send, hop_a, hop_b
+from eventyard.worker.gcpolicy import GcPolicy
+from eventyard.worker.policy_holder import PolicyHolder
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Pipeline:
         self.done = asyncio.Event()
         self._fatal: BaseException | None = None
         # Keyed partitions whose dedup state is loaded; records of others wait. Raw records
-        # of these partition numbers may take the direct path (runtime/hops.py).
+        # of these partition numbers may take the direct path (worker/dispatch.py).
         self._restored: set[int] = set()
         self._keyed_partitions = 0
         self._consumer: AIOKafkaConsumer | None = None
@@ -175,7 +176,7 @@ class Pipeline:
         self, batch: Batch, offsets: dict[TopicPartition, OffsetAndMetadata], fetched: float
     ) -> None:
         # One round: changelog entries go out with the outputs they guard. They only count
-        # once this batch's offsets are committed (runtime/changelog.py), so a crash before
+        # once this batch's offsets are committed (worker/changelog.py), so a crash before
         # the commit replays the batch and routes it again, never loses it.
         assert self._sender is not None
         acked = await self._sender.ship([*batch.sends, *self._changelog_sends(batch)])

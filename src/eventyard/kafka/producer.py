@@ -4,7 +4,7 @@
 a partitioner call each), and the router sends ~5 records per event: that, not routing,
 was most of the worker's CPU. Here each record is appended to a BatchBuilder of its
 partition and every builder goes out with one `send_batch()`, so the per-record cost is a
-single append. Partitions are chosen exactly as `send()` would (runtime/partitioning.py:
+single append. Partitions are chosen exactly as `send()` would (kafka/partitioning.py:
 murmur2 of the key, as the Java client), so keys keep their partition.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from eventyard.runtime.hops import Send
-from eventyard.runtime.partitioning import identity_partition
+from eventyard.kafka.partitioning import identity_partition
+from eventyard.worker.dispatch import Send
 
 
 class BatchSender:

@@ -13,7 +13,7 @@ also holds dedup partition p (it owns keyed partition p and has restored it), ho
 the record itself, exactly as hop B would: every copy of that eventId still meets in dedup
 partition p, whichever path it took, and the event skips a produce, a fetch long-poll and
 a second decode. Whether it applies is decided per record, so it is correct under any
-partition assignment; the group's range assignor (runtime/kafka.py) makes it the common
+partition assignment; the group's range assignor (kafka/clients.py) makes it the common
 case by giving raw p and keyed p to the same worker.
 
 Both hops fill a `Batch`: the records to send and plain-dict tallies, which the pipeline
@@ -30,11 +30,11 @@ from typing import TypeAlias
 from aiokafka.structs import ConsumerRecord
 
 from eventyard import core
+from eventyard.kafka.partitioning import partition_for
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.routing.outcome import DeadLetter
-from eventyard.runtime.dedup import DedupStore, fingerprint
-from eventyard.runtime.partitioning import partition_for
-from eventyard.runtime.settings import Settings
+from eventyard.settings import Settings
+from eventyard.worker.dedup import DedupStore, fingerprint
 
 H_REASON = "eventyard-reason"
 H_DETAIL = "eventyard-detail"

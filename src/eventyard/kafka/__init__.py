@@ -1,0 +1,1 @@
+"""The one Kafka layer: clients, batch producer, partitioner, high-watermark drain, topics."""

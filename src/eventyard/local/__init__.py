@@ -1,0 +1,1 @@
+"""What serves tests, demo and bench: a local broker, worker processes, traffic."""

@@ -1,0 +1,1 @@
+"""The router process: batch loop, per-record dispatch, dedup state, policy reload."""
