@@ -45,12 +45,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata, RecordMetadata
 
 from bench.workload import Workload
-from eventyard.kafka import clients as kafka
-from eventyard.kafka.partitioning import partition_for
-from eventyard.kafka.producer import BatchSender
-from eventyard.settings import Settings
-from eventyard.worker import changelog
-from eventyard.worker.dispatch import (
+from eventyard.contract.headers import (
     H_DESTINATION,
     H_DETAIL,
     H_REASON,
@@ -60,7 +55,12 @@ from eventyard.worker.dispatch import (
     H_SOURCE_TIMESTAMP,
     H_SOURCE_TOPIC,
 )
-from eventyard.worker.dispatch import Send as OutSend
+from eventyard.kafka import clients as kafka
+from eventyard.kafka.partitioning import partition_for
+from eventyard.kafka.producer import BatchSender
+from eventyard.kafka.producer import Send as OutSend
+from eventyard.settings import Settings
+from eventyard.worker import changelog
 
 Headers: TypeAlias = list[tuple[str, bytes]]
 # (topic, key, value size, headers, partition, keep the raw record's timestamp)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from aiokafka.structs import RecordMetadata
 
 from eventyard import core
+from eventyard.contract.deadletter import DeadLetter
 from eventyard.kafka import clients as kafka
 from eventyard.local.traffic import RawRecord, generate
 from eventyard.policy import load_policy
-from eventyard.routing.outcome import DeadLetter
 from eventyard.settings import Settings
 from eventyard.worker.dedup import fingerprint
 

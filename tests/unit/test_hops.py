@@ -1,5 +1,6 @@
-"""The two hops and the direct path, on ConsumerRecords in memory (no broker): which path
-a raw record takes, and that every copy of an eventId meets in one dedup partition."""
+"""The per-record steps (admit_raw, route_keyed) and the direct path, on ConsumerRecords in
+memory (no broker): which path a raw record takes, and that every copy of an eventId meets
+in one dedup partition."""
 
 from __future__ import annotations
 
@@ -9,20 +10,13 @@ import orjson
 import pytest
 from aiokafka.structs import ConsumerRecord
 
+from eventyard.contract.headers import H_SOURCE_KEY, H_SOURCE_OFFSET
 from eventyard.kafka.partitioning import partition_for
 from eventyard.policy import load_policy
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.settings import Settings
 from eventyard.worker.dedup import DedupStore
-from eventyard.worker.dispatch import (
-    H_SOURCE_KEY,
-    H_SOURCE_OFFSET,
-    Batch,
-    Direct,
-    Record,
-    hop_a,
-    hop_b,
-)
+from eventyard.worker.dispatch import Batch, Direct, Record, admit_raw, route_keyed
 
 ROOT = Path(__file__).resolve().parents[2]
 PARTITIONS = 8
@@ -54,10 +48,10 @@ def _direct(*partitions: int) -> Direct:
     return Direct(frozenset(partitions), PARTITIONS)
 
 
-def test_raw_record_keyed_by_its_event_id_is_routed_in_hop_a(policy: CompiledPolicy) -> None:
+def test_raw_record_keyed_by_its_event_id_is_routed_from_raw(policy: CompiledPolicy) -> None:
     p = _home("e-1")
     batch, store = Batch(now_ms=NOW), DedupStore(policy.dedup_window_ms)
-    hop_a(SETTINGS, _rec(SETTINGS.topic_raw, p, 17, b"e-1", _event("e-1")), policy, store,
+    admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, p, 17, b"e-1", _event("e-1")), policy, store,
           _direct(p), batch)
     topics = {s.topic for s in batch.sends}
     assert SETTINGS.topic_keyed not in topics
@@ -82,7 +76,7 @@ def test_other_raw_records_take_the_keyed_hop(
     p = (_home("e-1") + partition_shift) % PARTITIONS
     batch, store = Batch(now_ms=NOW), DedupStore(policy.dedup_window_ms)
     direct = _direct(*range(PARTITIONS)) if held else _direct()
-    hop_a(SETTINGS, _rec(SETTINGS.topic_raw, p, 5, key, _event("e-1")), policy, store,
+    admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, p, 5, key, _event("e-1")), policy, store,
           direct, batch)
     [send] = batch.sends
     assert (send.topic, send.key, send.partition) == (SETTINGS.topic_keyed, b"e-1", None)
@@ -98,20 +92,20 @@ def test_copies_on_both_paths_meet_in_one_dedup_partition(policy: CompiledPolicy
     p = _home("e-2")
     store = DedupStore(policy.dedup_window_ms)
     first = Batch(now_ms=NOW)
-    hop_a(SETTINGS, _rec(SETTINGS.topic_raw, p, 1, b"e-2", _event("e-2")), policy, store,
+    admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, p, 1, b"e-2", _event("e-2")), policy, store,
           _direct(p), first)
-    # The server copy, keyed by user, went through hop A elsewhere and lands on keyed p.
+    # The server copy, keyed by user, was re-keyed elsewhere and lands on keyed p.
     second = Batch(now_ms=NOW)
-    hop_b(SETTINGS, _rec(SETTINGS.topic_keyed, p, 9, b"e-2", _event("e-2", source="server")),
+    route_keyed(SETTINGS, _rec(SETTINGS.topic_keyed, p, 9, b"e-2", _event("e-2", source="server")),
           policy, store, second)
     assert (first.unique, second.duplicates, second.sends) == (1, 1, [])
 
     # And the other way round: the keyed copy first, the direct copy is the duplicate.
     store = DedupStore(policy.dedup_window_ms)
     keyed, raw = Batch(now_ms=NOW), Batch(now_ms=NOW)
-    hop_b(SETTINGS, _rec(SETTINGS.topic_keyed, p, 9, b"e-2", _event("e-2")), policy, store,
+    route_keyed(SETTINGS, _rec(SETTINGS.topic_keyed, p, 9, b"e-2", _event("e-2")), policy, store,
           keyed)
-    hop_a(SETTINGS, _rec(SETTINGS.topic_raw, p, 1, b"e-2", _event("e-2")), policy, store,
+    admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, p, 1, b"e-2", _event("e-2")), policy, store,
           _direct(p), raw)
     assert (keyed.unique, raw.duplicates, raw.sends, raw.rekeyed) == (1, 1, [], 0)
 
@@ -120,7 +114,7 @@ def test_direct_dead_letter_keeps_the_raw_key_and_coordinates(policy: CompiledPo
     p = _home("e-3")
     value = _event("e-3", email="not-an-address")
     batch, store = Batch(now_ms=NOW), DedupStore(policy.dedup_window_ms)
-    hop_a(SETTINGS, _rec(SETTINGS.topic_raw, p, 44, b"e-3", value), policy, store,
+    admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, p, 44, b"e-3", value), policy, store,
           _direct(p), batch)
     [dl] = batch.sends
     headers = dict(dl.headers)

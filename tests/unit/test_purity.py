@@ -91,3 +91,33 @@ def test_importing_the_core_loads_no_runtime_module() -> None:
     bad = sorted(m for m in loaded
                  if m.split(".")[0] in FORBIDDEN_ROOTS or m.startswith(FORBIDDEN_OWN))
     assert bad == [], f"the pure core pulled in {bad}"
+
+
+# Lower layers never import higher ones: the contract knows nothing of routing, and the
+# Kafka layer nothing of the worker or the pure core it carries.
+LAYERS = {
+    "contract": ("eventyard.routing", "eventyard.policy"),
+    "kafka": ("eventyard.worker", "eventyard.routing", "eventyard.policy", "eventyard.contract",
+              "eventyard.core"),
+}
+
+
+def _own_imports(source: str) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return {name for name in found if name.startswith("eventyard")}
+
+
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_dependencies_point_down(package: str) -> None:
+    wrong = {
+        f"{path.relative_to(SRC)}: {name}"
+        for path in sorted((SRC / package).rglob("*.py"))
+        for name in _own_imports(path.read_text("utf-8"))
+        if name.startswith(LAYERS[package])
+    }
+    assert wrong == set()

@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from eventyard.contract.deadletter import DeadLetter
 from eventyard.contract.model import FIELDS, MAX_PROPERTIES_DEPTH, SHALLOW, RawEvent
 from eventyard.contract.reasons import FIELD_RULES, field_reason
-from eventyard.routing.outcome import DeadLetter
 from eventyard.taxonomy import TAXONOMY, near_miss
 
 DEFAULT_MAX_EVENT_BYTES = 65536

@@ -20,9 +20,8 @@ from typing import Any, Protocol
 
 import orjson
 
-H_REASON = "eventyard-reason"
-H_DETAIL = "eventyard-detail"
-H_DESTINATION = "eventyard-destination"
+from eventyard.contract.headers import H_DESTINATION, H_REASON
+
 ROLES = ("raw", "ads", "crm", "warehouse", "dlq")
 # The events the view uses to show one canonical name becoming many native ones.
 SHOWCASE = ("SignUp", "Purchase", "LeadCaptured", "StartTrial")

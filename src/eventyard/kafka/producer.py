@@ -1,23 +1,37 @@
-"""Publish a batch's records as one record batch per partition.
+"""Outgoing records (`Send`), and publishing them as one record batch per partition.
 
-`producer.send()` costs ~10-15 µs of Python per record (a future, an accumulator lookup,
-a partitioner call each), and the router sends ~5 records per event: that, not routing,
-was most of the worker's CPU. Here each record is appended to a BatchBuilder of its
-partition and every builder goes out with one `send_batch()`, so the per-record cost is a
-single append. Partitions are chosen exactly as `send()` would (kafka/partitioning.py:
-murmur2 of the key, as the Java client), so keys keep their partition.
+`producer.send()` costs a future, an accumulator lookup and a partitioner call per
+record, and the router sends several records per event. Here each record is appended to
+a BatchBuilder of its partition and every builder goes out with one `send_batch()`, so the
+per-record cost is a single append. Partitions are chosen exactly as `send()` would
+(kafka/partitioning.py: murmur2 of the key, as the Java client), so keys keep their
+partition.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaProducer
 
 from eventyard.kafka.partitioning import identity_partition
-from eventyard.worker.dispatch import Send
+
+Headers: TypeAlias = list[tuple[str, bytes]]
+
+
+@dataclass(slots=True)
+class Send:
+    """One record to publish. `partition` None: chosen from the key, as the Java client."""
+
+    topic: str
+    value: bytes | None
+    key: bytes | None
+    headers: Headers
+    partition: int | None = None
+    timestamp_ms: int | None = None
 
 
 class BatchSender:

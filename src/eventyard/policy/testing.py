@@ -37,12 +37,12 @@ from pydantic import (
     model_validator,
 )
 
+from eventyard.contract.deadletter import DeadLetter
 from eventyard.contract.reasons import REASONS
 from eventyard.core import process
 from eventyard.errors import PolicyProblem
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.policy.yamlsource import SourceMap, load_yaml
-from eventyard.routing.outcome import DeadLetter
 
 __all__ = [
     "DEFAULT_NOW",

@@ -10,16 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from eventyard.contract.deadletter import DeadLetter
+
+# DeadLetter is the contract's (contract/deadletter.py); an outcome of the core like the rest.
+__all__ = ["Admitted", "DeadLetter", "DestinationClass", "OutputRecord", "Routed"]
+
 DestinationClass = Literal["ads", "crm", "warehouse"]
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """The record cannot be routed. `reason` is a code from contract.reasons; `detail`
-    names the field and the rule and never contains the offending value."""
-
-    reason: str
-    detail: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,22 +1,24 @@
-"""The two hops of the worker, per record: what to send and what to count. No I/O.
+"""The worker's per-record steps: what to send and what to count. No I/O.
 
-Hop A (raw → keyed): admit the record and re-key it by eventId. Copies of one eventId may
-arrive on different raw partitions under different keys (a browser copy keyed by session,
-a server copy keyed by user); after this hop they share one keyed partition, owned by
-exactly one worker, so dedup is a local lookup (the Kafka Streams repartition pattern).
+`admit_raw` (raw topic): admit the record and re-key it by eventId onto the keyed topic.
+Copies of one eventId may arrive on different raw partitions under different keys (a
+browser copy keyed by session, a server copy keyed by user); on the keyed topic they share
+one partition, owned by exactly one worker, so dedup is a local lookup (the Kafka Streams
+repartition pattern).
 
-Hop B (keyed → outputs): dedup on eventId, then the full pure core with the current policy.
+`route_keyed` (keyed topic): dedup on eventId, then the full pure core with the current
+policy.
 
-The direct path: producers are asked to key raw records by eventId (DESIGN.md §3), and a
-record so keyed already sits on raw partition p = partition_for(eventId). When this worker
-also holds dedup partition p (it owns keyed partition p and has restored it), hop A routes
-the record itself, exactly as hop B would: every copy of that eventId still meets in dedup
-partition p, whichever path it took, and the event skips a produce, a fetch long-poll and
-a second decode. Whether it applies is decided per record, so it is correct under any
-partition assignment; the group's range assignor (kafka/clients.py) makes it the common
-case by giving raw p and keyed p to the same worker.
+The direct path: producers are asked to key raw records by eventId, and a record so keyed
+already sits on raw partition p = partition_for(eventId). When this worker also holds
+dedup partition p (it owns keyed partition p and has restored it), `admit_raw` routes the
+record itself, exactly as `route_keyed` would: every copy of that eventId still meets in
+dedup partition p, whichever path it took, and the event skips a produce, a fetch and a
+second decode. Whether it applies is decided per record (`takes_direct_path`), so it is
+correct under any partition assignment; the group's range assignor (kafka/clients.py)
+makes it the common case by giving raw p and keyed p to the same worker.
 
-Both hops fill a `Batch`: the records to send and plain-dict tallies, which the pipeline
+Both steps fill a `Batch`: the records to send and plain-dict tallies, which the loop
 turns into one metric update per label set per batch.
 """
 
@@ -30,36 +32,22 @@ from typing import TypeAlias
 from aiokafka.structs import ConsumerRecord
 
 from eventyard import core
+from eventyard.contract.deadletter import DeadLetter, dead_letter_headers
+from eventyard.contract.deadletter import source_headers as _source_headers
+from eventyard.contract.headers import (
+    H_DESTINATION,
+    H_SOURCE_KEY,
+    H_SOURCE_TOPIC,
+    SOURCE_HEADERS,
+    Headers,
+)
 from eventyard.kafka.partitioning import partition_for
+from eventyard.kafka.producer import Send
 from eventyard.policy.compiled import CompiledPolicy
-from eventyard.routing.outcome import DeadLetter
 from eventyard.settings import Settings
 from eventyard.worker.dedup import DedupStore, fingerprint
 
-H_REASON = "eventyard-reason"
-H_DETAIL = "eventyard-detail"
-H_DESTINATION = "eventyard-destination"
-H_SOURCE_TOPIC = "eventyard-source-topic"
-H_SOURCE_PARTITION = "eventyard-source-partition"
-H_SOURCE_OFFSET = "eventyard-source-offset"
-H_SOURCE_TIMESTAMP = "eventyard-source-timestamp"
-# The producer's key is replaced by eventId on the keyed topic; a dead letter of hop B
-# must still carry the original key, so it travels in a header.
-H_SOURCE_KEY = "eventyard-source-key"
-SOURCE_HEADERS = (H_SOURCE_TOPIC, H_SOURCE_PARTITION, H_SOURCE_OFFSET, H_SOURCE_TIMESTAMP)
-
-Headers: TypeAlias = list[tuple[str, bytes]]
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
-
-
-@dataclass(slots=True)
-class Send:
-    topic: str
-    value: bytes | None
-    key: bytes | None
-    headers: Headers
-    partition: int | None = None
-    timestamp_ms: int | None = None
 
 
 @dataclass(slots=True)
@@ -100,25 +88,32 @@ def destination_headers(destination: str) -> Headers:
 
 
 def source_headers(rec: Record) -> Headers:
-    return [
-        (H_SOURCE_TOPIC, rec.topic.encode()),
-        (H_SOURCE_PARTITION, str(rec.partition).encode()),
-        (H_SOURCE_OFFSET, str(rec.offset).encode()),
-        (H_SOURCE_TIMESTAMP, str(rec.timestamp).encode()),
-    ]
+    return _source_headers(rec.topic, rec.partition, rec.offset, rec.timestamp)
 
 
 def dead_letter(
     settings: Settings, dl: DeadLetter, value: bytes | None, key: bytes | None, source: Headers
 ) -> Send:
-    headers = [(H_REASON, dl.reason.encode()), (H_DETAIL, dl.detail.encode()), *source]
-    return Send(settings.topic_dlq, value, key, headers)
+    """The DLQ record for `dl` (layout: contract/deadletter.py)."""
+    return Send(settings.topic_dlq, value, key, dead_letter_headers(dl, source))
 
 
-def hop_a(
+def takes_direct_path(rec: Record, event_key: bytes, direct: Direct) -> bool:
+    """A raw record keyed by its eventId, on that id's partition, whose dedup partition
+    this worker holds, is routed from the raw topic without the keyed hop."""
+    return (
+        rec.key == event_key
+        and rec.partition in direct.partitions
+        and partition_for(event_key, direct.keyed_partitions) == rec.partition
+    )
+
+
+def admit_raw(
     settings: Settings, rec: Record, policy: CompiledPolicy, store: DedupStore,
     direct: Direct, batch: Batch,
 ) -> None:
+    """A raw-topic record: dead-letter it, route it on the direct path, or re-key it onto
+    the keyed topic."""
     batch.consumed += 1
     # Validation happens once, when the event is routed; here only the dedup key is
     # needed. A record with no usable eventId is validated fully now, for the exact
@@ -136,12 +131,8 @@ def hop_a(
     else:
         event_id = peeked.event_id
     event_key = event_id.encode()
-    if (
-        rec.key == event_key
-        and rec.partition in direct.partitions
-        and partition_for(event_key, direct.keyed_partitions) == rec.partition
-    ):
-        _route(settings, rec, event_key, policy, store, batch, raw=True, parsed=peeked)
+    if takes_direct_path(rec, event_key, direct):
+        _dedup_and_route(settings, rec, event_key, policy, store, batch, raw=True, parsed=peeked)
         return
     batch.rekeyed += 1
     source = source_headers(rec)
@@ -153,25 +144,27 @@ def hop_a(
 
 
 def carried_source(rec: Record) -> tuple[Headers, bytes | None]:
-    """Source coordinates and key from hop A's headers; this record's own if absent."""
+    """Source coordinates and key carried by a keyed record (written by `admit_raw`); this
+    record's own if absent."""
     headers = dict(rec.headers)
     if H_SOURCE_TOPIC not in headers:
         return source_headers(rec), rec.key
     return [(h, headers[h]) for h in SOURCE_HEADERS if h in headers], headers.get(H_SOURCE_KEY)
 
 
-def hop_b(
+def route_keyed(
     settings: Settings, rec: Record, policy: CompiledPolicy, store: DedupStore, batch: Batch
 ) -> None:
-    _route(settings, rec, rec.key, policy, store, batch, raw=False)
+    """A keyed-topic record: dedup on its eventId (the key), then route it."""
+    _dedup_and_route(settings, rec, rec.key, policy, store, batch, raw=False)
 
 
-def _route(
+def _dedup_and_route(
     settings: Settings, rec: Record, event_key: bytes | None, policy: CompiledPolicy,
     store: DedupStore, batch: Batch, *, raw: bool, parsed: core.Peeked | None = None,
 ) -> None:
     """Dedup in partition rec.partition, then the full core. `raw`: rec is a raw record
-    on the direct path, not a keyed record written by hop A."""
+    on the direct path, not a keyed record written by `admit_raw`."""
     fp = fingerprint(event_key) if event_key is not None else None
     if fp is not None and store.seen(rec.partition, fp):
         batch.duplicates += 1
@@ -183,7 +176,7 @@ def _route(
         source, key = (source_headers(rec), rec.key) if raw else carried_source(rec)
         batch.sends.append(dead_letter(settings, result, rec.value, key, source))
         return
-    if event_key is None:  # not written by hop A; key by what was decoded
+    if event_key is None:  # not written by admit_raw; key by what was decoded
         event_key = result.event_id.encode()
         fp = fingerprint(event_key)
         if store.seen(rec.partition, fp):

@@ -24,12 +24,12 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from eventyard.kafka import clients as kafka
-from eventyard.kafka.producer import BatchSender
+from eventyard.kafka.producer import BatchSender, Send
 from eventyard.settings import Settings
 from eventyard.telemetry import Telemetry, observe_many
 from eventyard.worker import changelog
 from eventyard.worker.dedup import DedupStore
-from eventyard.worker.dispatch import Batch, Direct, Record, Send, hop_a, hop_b
+from eventyard.worker.dispatch import Batch, Direct, Record, admit_raw, route_keyed
 from eventyard.worker.gcpolicy import GcPolicy
 from eventyard.worker.policy_holder import PolicyHolder
 
@@ -160,10 +160,10 @@ class Pipeline:
                 waited_ms = batch.now_ms - recs[len(recs) // 2].timestamp
                 observe_many(fetch_wait, max(0.0, waited_ms / 1000), len(recs))
                 for rec in recs:
-                    hop_a(s, rec, policy, self.store, direct, batch)
+                    admit_raw(s, rec, policy, self.store, direct, batch)
             else:
                 for rec in recs:
-                    hop_b(s, rec, policy, self.store, batch)
+                    route_keyed(s, rec, policy, self.store, batch)
         offsets = {tp: OffsetAndMetadata(recs[-1].offset + 1, "") for tp, recs in records.items()}
         if self.exactly_once:
             await self._publish_transaction(batch, offsets)
