@@ -214,3 +214,60 @@ def test_explain_bad_policy(tmp_path: Path, event_file: Any,
     captured = capsys.readouterr()
     assert captured.out == ""
     assert all(PROBLEM_LINE.match(line) for line in captured.err.splitlines())
+
+
+# ------------------------------------------------------------------ explain reads like the worker
+
+
+def explain_lines(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
+    assert main(["explain", "--policy", POLICY, "--json", *args]) == 0
+    return [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_explain_answers_each_json_line(event_file: Any,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    second = {**SIGNUP, "eventId": "evt-cli-2"}
+    data = orjson.dumps(SIGNUP) + b"\n\n" + orjson.dumps(second) + b"\r\n" + b"{oops\n"
+    results = explain_lines(capsys, "--now", "2025-01-01T12:00:00+00:00", event_file(data))
+    assert [r["outcome"] for r in results] == ["routed", "routed", "dead_letter"]
+    assert {r["eventId"] for r in results[1]["records"]} == {"evt-cli-2"}
+    assert results[2]["reason"] == "decode.invalid_json"
+
+
+def test_explain_does_not_strip_what_the_worker_would_see(
+    event_file: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The worker dead-letters a value of three spaces as invalid JSON, not as empty.
+    [result] = explain_lines(capsys, event_file(b"   \n"))
+    assert result["reason"] == "decode.invalid_json"
+
+
+@pytest.mark.parametrize(("size", "outcome"), [(65536, "routed"), (65537, "dead_letter")])
+def test_explain_size_limit_counts_the_bytes_of_the_line(
+    event_file: Any, capsys: pytest.CaptureFixture[str], size: int, outcome: str
+) -> None:
+    body = orjson.dumps(SIGNUP)
+    padded = body + b" " * (size - len(body))  # trailing spaces are part of the record
+    [result] = explain_lines(capsys, "--now", "2025-01-01T12:00:00+00:00",
+                             event_file(padded + b"\n"))
+    assert result["outcome"] == outcome
+    if outcome == "dead_letter":
+        assert result["reason"] == "size.too_large"
+
+
+def test_explain_holds_at_most_the_limit_plus_one_byte_of_a_record() -> None:
+    from eventyard.commands.explain import records
+
+    class Counting(io.BytesIO):
+        largest = 0
+
+        def readline(self, size: int | None = -1) -> bytes:
+            line = super().readline(size)
+            Counting.largest = max(Counting.largest, len(line))
+            return line
+
+    huge = b'{"x": "' + b"a" * 1_000_000 + b'"}'
+    stream = Counting(huge + b"\n" + orjson.dumps(SIGNUP) + b"\n")
+    values = list(records(stream, 1000))
+    assert len(values[0]) == 1001 and values[1] == orjson.dumps(SIGNUP)
+    assert Counting.largest <= 1 << 16

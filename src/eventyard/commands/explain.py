@@ -1,31 +1,64 @@
 """`eventyard explain [--policy PATH] [--now RFC3339] [--json] [FILE|-]`: what the router
-would do with one raw event, using the exact hot-path code."""
+would do with each raw event of a JSON-lines input, using the exact hot-path code.
+
+Each line is one record's value byte for byte, as `eventyard send` produces it: only the
+line ending (LF or CRLF) is removed, nothing is stripped, and an empty line is not a
+record. Like the worker, explain never holds more of a record than the size limit plus
+one byte (`EVENTYARD_MAX_EVENT_BYTES`): the decode path sees exactly what decides.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
-from eventyard.core import process
+from eventyard.core import DEFAULT_MAX_EVENT_BYTES, process
 from eventyard.errors import PolicyError
-from eventyard.policy import load_policy
+from eventyard.policy import CompiledPolicy, load_policy
 from eventyard.routing.outcome import DeadLetter, Routed
+from eventyard.settings import settings_with
+
+# Reading the rest of an over-long line in chunks keeps memory flat.
+_SKIP_CHUNK = 1 << 16
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", nargs="?", default="-", help="raw event JSON (default: stdin)")
+    parser.add_argument("file", nargs="?", default="-",
+                        help="raw events, one JSON object per line (default: stdin)")
     parser.add_argument("--policy", default="config/routing.yaml")
     parser.add_argument("--now", help="evaluate at this RFC 3339 time (default: now)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 
-def explain(value: bytes, policy_path: str, now_ms: int) -> dict[str, Any]:
-    policy = load_policy(policy_path)
-    outcome = process(value, now_ms, policy, now_ms)
+def records(stream: IO[bytes], max_bytes: int) -> Iterator[bytes]:
+    """Each non-empty line without its line ending. A line longer than `max_bytes` is
+    cut at `max_bytes + 1` bytes, enough for the size check to fail as it does in the
+    worker, and the rest of it is skipped unread into memory."""
+    while line := stream.readline(max_bytes + 2):  # + room for CRLF
+        if line.endswith(b"\n"):
+            value = line[:-2] if line.endswith(b"\r\n") else line[:-1]
+        else:
+            value = line
+            if len(line) == max_bytes + 2:  # longer than the limit: skip to the line's end
+                while (rest := stream.readline(_SKIP_CHUNK)) and not rest.endswith(b"\n"):
+                    pass
+        if value:
+            yield value[: max_bytes + 1]
+
+
+def explain(value: bytes, policy_path: str, now_ms: int,
+            max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> dict[str, Any]:
+    return explain_with(value, load_policy(policy_path), now_ms, max_bytes)
+
+
+def explain_with(value: bytes, policy: CompiledPolicy, now_ms: int,
+                 max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> dict[str, Any]:
+    outcome = process(value, now_ms, policy, now_ms, max_bytes)
     if isinstance(outcome, DeadLetter):
         return {"outcome": "dead_letter", "reason": outcome.reason, "detail": outcome.detail}
     assert isinstance(outcome, Routed)
@@ -57,11 +90,6 @@ def _table(result: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.file == "-":
-        value = sys.stdin.buffer.read().strip()
-    else:
-        with open(args.file, "rb") as f:
-            value = f.read().strip()
     if args.now:
         try:
             now_ms = int(datetime.fromisoformat(args.now).timestamp() * 1000)
@@ -71,12 +99,34 @@ def run(args: argparse.Namespace) -> int:
     else:
         now_ms = int(datetime.now().timestamp() * 1000)
     try:
-        result = explain(value, args.policy, now_ms)
+        policy = load_policy(args.policy)
     except PolicyError as exc:
         print(exc, file=sys.stderr)  # one FILE:LINE: PATH: message line per problem
         return 1
-    if args.json:
-        sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
+    max_bytes = settings_with().max_event_bytes
+    if args.file == "-":
+        _answer_all(sys.stdin.buffer, policy, now_ms, max_bytes, as_json=args.json)
+    else:
+        with open(args.file, "rb") as f:
+            _answer_all(f, policy, now_ms, max_bytes, as_json=args.json)
+    return 0
+
+
+def _answer_all(stream: IO[bytes], policy: CompiledPolicy, now_ms: int, max_bytes: int, *,
+                as_json: bool) -> None:
+    """One answer per record: a JSON line each with --json, else a table each. An input
+    with no record at all is answered as the empty record it would be."""
+    answered = False
+    for value in records(stream, max_bytes):
+        _answer(explain_with(value, policy, now_ms, max_bytes), as_json=as_json)
+        answered = True
+    if not answered:
+        _answer(explain_with(b"", policy, now_ms, max_bytes), as_json=as_json)
+
+
+def _answer(result: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+        sys.stdout.flush()
     else:
         _table(result)
-    return 0
