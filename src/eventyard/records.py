@@ -58,6 +58,10 @@ class RoutedRecord(BaseModel):
     class_: Literal["ads", "crm", "warehouse"] = Field(alias="class")
     name: str = Field(description="The destination's native event name.")
     event: str = Field(description="The canonical (or custom) event name.")
+    sentAs: str | None = Field(
+        None, description="The name the producer sent, when the policy's aliases mapped it "
+        "to `event`; absent otherwise.",
+    )
     eventId: str
     timestamp: str = Field(description="When it happened: UTC, RFC 3339, milliseconds.")
     receivedAt: str = Field(description="Kafka timestamp of the raw record: UTC, RFC 3339.")

@@ -82,7 +82,7 @@ def test_check_policy_reports_every_problem(tmp_path: Path,
     captured = capsys.readouterr()
     assert captured.out == ""
     *problems, total = captured.err.splitlines()
-    assert total == f"{path}: {len(problems)} problem(s)"
+    assert total == f"{path}: {len(problems)} errors"
     parsed = [PROBLEM_LINE.match(line) for line in problems]
     assert all(parsed), problems
     found = {(int(m["line"]), m["path"]) for m in parsed if m}
@@ -98,9 +98,9 @@ def test_check_policy_reports_every_problem(tmp_path: Path,
 
 def test_check_policy_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope.yaml"
-    assert main(["check-policy", str(missing)]) == 1
-    first = capsys.readouterr().err.splitlines()[0]
-    assert first.startswith(f"{missing}:1: <root>: cannot read the file")
+    assert main(["check-policy", str(missing)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {missing}:1: <root>: cannot read the file")
 
 
 def test_check_policy_through_the_installed_entry_point() -> None:

@@ -75,7 +75,7 @@ def test_default_policy_summary(default_policy: CompiledPolicy) -> None:
     assert summary == (
         f"policy {default_policy.version}: 8 destinations (meta, google, linkedin, tiktok, "
         "reddit, hubspot, salesforce, warehouse), 215 routes over 66 canonical events, "
-        "custom events -> warehouse, dedup window 48h"
+        "3 aliases, custom events -> warehouse, dedup window 48h"
     )
 
 
@@ -106,7 +106,7 @@ def test_load_policy_reports_an_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as info:
         load_policy(missing)
     p = only(info.value.problems)
-    assert p.file == str(missing) and p.line == 1 and "cannot read" in p.message
+    assert (p.file, p.line, p.kind) == (str(missing), 1, "unreadable_file")
 
 
 def test_load_policy_takes_the_hmac_key_from_the_environment(
@@ -126,7 +126,7 @@ def test_load_policy_takes_the_hmac_key_from_the_environment(
 def test_yaml_syntax_error_names_its_line() -> None:
     text = "version: 1\ndestinations:\n  warehouse: {class: warehouse\n  google: 1\n"
     p = only(problems_of(text))
-    assert p.line == 4 and "YAML syntax error" in p.message
+    assert (p.line, p.kind) == (4, "yaml_syntax")
 
 
 def test_bad_indentation_is_a_syntax_error_on_its_line() -> None:
@@ -137,31 +137,31 @@ def test_bad_indentation_is_a_syntax_error_on_its_line() -> None:
         events: all
     """)
     p = only(problems_of(text))
-    assert p.line == line_of(text, "pii: raw") and "YAML syntax error" in p.message
+    assert (p.line, p.kind) == (line_of(text, "pii: raw"), "yaml_syntax")
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n"])
 def test_empty_file(text: str) -> None:
     p = only(problems_of(text))
-    assert (p.line, p.path, p.message) == (1, "", "the policy file is empty")
+    assert (p.line, p.path, p.kind) == (1, "", "empty_file")
     assert p.render() == "routing.yaml:1: <root>: the policy file is empty"
 
 
 def test_root_must_be_a_mapping() -> None:
-    assert "mapping" in only(problems_of("- version\n- 1\n")).message
+    assert only(problems_of("- version\n- 1\n")).kind == "not_a_mapping"
 
 
 def test_not_utf8() -> None:
     with pytest.raises(PolicyError) as info:
         parse_policy(b"version: 1\n\xff\n", "routing.yaml")
-    assert "UTF-8" in only(info.value.problems).message
+    assert only(info.value.problems).kind == "not_utf8"
 
 
 def test_duplicate_destination_names_both_lines() -> None:
     text = doc(WAREHOUSE + WAREHOUSE)
     p = only(problems_of(text))
     assert p.line == line_of(text, "warehouse:", 2)
-    assert p.path == "destinations.warehouse"
+    assert (p.path, p.kind) == ("destinations.warehouse", "duplicate_key")
     assert f"first defined on line {line_of(text, 'warehouse:', 1)}" in p.message
 
 
@@ -175,14 +175,14 @@ def test_duplicate_inner_key() -> None:
     """)
     p = only(problems_of(text))
     assert (p.line, p.path) == (line_of(text, "pii: drop"), "destinations.warehouse.pii")
-    assert "duplicate key" in p.message
+    assert p.kind == "duplicate_key"
 
 
 def test_non_scalar_key() -> None:
     text = doc(WAREHOUSE + "    ? [a, b]\n    : 1\n")
     p = only(problems_of(text))
     assert (p.line, p.path) == (line_of(text, "? [a, b]"), "destinations.warehouse")
-    assert "plain scalars" in p.message
+    assert p.kind == "bad_key"
 
 
 # ------------------------------------------------------------------ structural problems
@@ -191,33 +191,33 @@ def test_non_scalar_key() -> None:
 def test_unknown_top_level_key() -> None:
     text = "version: 1\nrouting: fast\ndestinations:\n" + WAREHOUSE
     p = only(problems_of(text))
-    assert (p.line, p.path, p.message) == (2, "routing", "unknown key")
+    assert (p.line, p.path, p.kind) == (2, "routing", "unknown_key")
 
 
 def test_unknown_destination_key() -> None:
     text = doc(WAREHOUSE + "    colour: blue\n")
     p = only(problems_of(text))
     assert (p.line, p.path) == (line_of(text, "colour"), "destinations.warehouse.colour")
-    assert p.message == "unknown key"
+    assert p.kind == "unknown_key"
 
 
 @pytest.mark.parametrize("version", ["2", "'1'", "0"])
 def test_version_must_be_1(version: str) -> None:
     text = f"# policy\nversion: {version}\ndestinations:\n" + WAREHOUSE
     p = only(problems_of(text))
-    assert (p.line, p.path) == (2, "version")
+    assert (p.line, p.path, p.kind) == (2, "version", "bad_value")
 
 
 def test_no_destinations() -> None:
     p = only(problems_of("version: 1\ndestinations: {}\n"))
     assert (p.line, p.path) == (2, "destinations")
     p = only(problems_of("version: 1\n"))
-    assert p.path == "destinations" and "required" in p.message.lower()
+    assert (p.path, p.kind) == ("destinations", "missing_key")
 
 
 @pytest.mark.parametrize(
     ("bad", "says"),
-    [("2 days", "duration"), ("48", "string"), ("0h", "zero"), ("-1d", "duration"),
+    [("2 days", "duration"), ("48", "duration"), ("0h", "zero"), ("-1d", "duration"),
      ("1w", "duration")],
 )
 def test_bad_duration(bad: str, says: str) -> None:
@@ -272,7 +272,8 @@ def test_unknown_canonical_event_without_a_guess() -> None:
         events:
           Xylophone: Xylophone
     """)
-    assert only(problems_of(text)).message == "unknown canonical event"
+    p = only(problems_of(text))
+    assert p.kind == "unknown_event" and "did you mean" not in p.message
 
 
 NATIVE_NAME_CASES = [
@@ -311,7 +312,8 @@ def test_bad_native_name_per_platform(
     """)
     p = only(problems_of(text))
     assert (p.line, p.path) == (line_of(text, "SignUp:"), f"destinations.{platform}.events.SignUp")
-    assert f"native name {native!r}" in p.message and says in p.message
+    assert p.kind == "native_name"
+    assert says in p.message  # which of the platform's rules it broke
 
 
 @pytest.mark.parametrize("platform", ["hubspot", "salesforce", "meta"])
@@ -362,7 +364,7 @@ def test_ads_with_raw_pii() -> None:
     """)
     p = only(problems_of(text))
     assert (p.line, p.path) == (line_of(text, "pii: raw"), "destinations.meta.pii")
-    assert p.message == "ads destinations take pii: sha256, not raw"
+    assert p.kind == "pii_mode"
 
 
 def test_crm_with_hmac() -> None:
@@ -373,8 +375,9 @@ def test_crm_with_hmac() -> None:
         events:
           SignUp: sign_up
     """)
-    messages = {p.message for p in problems_of(text, hmac_key=b"k")}
-    assert messages == {"crm destinations take pii: raw|sha256|drop, not hmac"}
+    assert [(p.path, p.kind) for p in problems_of(text, hmac_key=b"k")] == [
+        ("destinations.hubspot.pii", "pii_mode")
+    ]
 
 
 def test_hmac_without_a_key() -> None:
@@ -386,7 +389,7 @@ def test_hmac_without_a_key() -> None:
     """)
     p = only(problems_of(text))
     assert (p.line, p.path) == (line_of(text, "pii: hmac"), "destinations.warehouse.pii")
-    assert "EVENTYARD_HMAC_KEY" in p.message
+    assert p.kind == "hmac_key_missing"
     assert parse_policy(text.encode(), "routing.yaml", hmac_key=b"k").hmac_key == b"k"
 
 
@@ -399,7 +402,7 @@ def test_platform_class_mismatch() -> None:
     """)
     p = only(problems_of(text))
     assert (p.line, p.path) == (line_of(text, "class: crm"), "destinations.meta.class")
-    assert p.message == "meta destinations are class ads"
+    assert p.kind == "wrong_class"
 
 
 def test_unknown_platform_needs_platform_key() -> None:
@@ -411,7 +414,7 @@ def test_unknown_platform_needs_platform_key() -> None:
     """)
     p = only(problems_of(text))
     assert (p.line, p.path) == (line_of(text, "lake:"), "destinations.lake")
-    assert "platform:" in p.message
+    assert p.kind == "unknown_platform"
     fixed = text.replace("    class: warehouse", "    platform: warehouse\n    class: warehouse")
     assert parse_policy(fixed.encode(), "routing.yaml").destinations == ("lake",)
 
@@ -427,6 +430,7 @@ def test_exclude_with_an_events_map() -> None:
     """)
     p = only(problems_of(text))
     assert (p.line, p.path) == (line_of(text, "exclude"), "destinations.hubspot.exclude")
+    assert p.kind == "exclude_with_map"
 
 
 def test_exclude_of_an_unknown_event() -> None:
@@ -441,7 +445,7 @@ def test_exclude_of_an_unknown_event() -> None:
     """)
     p = only(problems_of(text))
     assert (p.line, p.path) == (line_of(text, "PageVeiw"), "destinations.warehouse.exclude.1")
-    assert "did you mean PageView?" in p.message
+    assert p.kind == "unknown_event" and "did you mean PageView?" in p.message
 
 
 def test_empty_properties_list_on_ads() -> None:
@@ -453,7 +457,7 @@ def test_empty_properties_list_on_ads() -> None:
         properties: []
     """)
     p = only(problems_of(text))
-    assert p.path == "destinations.meta.properties" and "none" in p.message
+    assert (p.path, p.kind) == ("destinations.meta.properties", "empty_properties")
 
 
 def test_every_problem_is_reported_at_once_sorted_by_line() -> None:
@@ -698,7 +702,7 @@ def test_events_all_is_refused_where_the_platform_rejects_canonical_names(platfo
     """)
     p = only(problems_of(text))
     assert p.path == f"destinations.{platform}.events"
-    assert "map canonical -> native names" in p.message
+    assert p.kind == "all_names_rejected"
 
 
 @pytest.mark.parametrize("platform", ["meta", "tiktok", "salesforce", "warehouse"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,8 +36,9 @@ _PYDANTIC_RULES = {
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    event: RawEvent
+    event: RawEvent  # its `event` is the canonical name when the policy aliased the sent one
     event_time_ms: int
+    sent_as: str | None = None  # the name the producer sent, when an alias applied
 
 
 _OUR_RULES = frozenset(r for rules in FIELD_RULES.values() for r in rules)
@@ -101,8 +103,11 @@ def decode(
     now_ms: int,
     max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     parsed: Peeked | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> Decoded | DeadLetter:
-    """`parsed`: what `peek` returned for this very `value`, so it is not parsed twice."""
+    """`parsed`: what `peek` returned for this very `value`, so it is not parsed twice.
+    `aliases`: the policy's sent name -> canonical name map, applied before the taxonomy
+    check (an aliased "feature_used" is FeatureUsed, not a near-miss typo)."""
     if not value:
         return DeadLetter("decode.empty", "value: the record has no value")
     if parsed is not None:
@@ -142,6 +147,9 @@ def decode(
             others = sorted({".".join(str(p) for p in e["loc"]) or "event" for e in errors[1:]})
             detail += f" (+{len(errors) - 1} more: {', '.join(o[:64] for o in others[:5])})"
         return DeadLetter(code, detail)
+    sent_as = None
+    if aliases and (alias := aliases.get(event.event)) is not None:
+        sent_as, event = event.event, event.model_copy(update={"event": alias})
     canonical = TAXONOMY.get(event.event)
     if canonical is None:
         meant = near_miss(event.event)
@@ -163,7 +171,7 @@ def decode(
         return DeadLetter(
             "timestamp.future", "timestamp: more than 5 minutes in the future"
         )
-    return Decoded(event, event_time_ms)
+    return Decoded(event, event_time_ms, sent_as)
 
 
 # fullmatch, not `$`: `$` also matches before a trailing newline ("e-1\n").

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
+from eventyard.errors import PolicyProblem
 from eventyard.policy.compiled import CompiledPolicy, Route
 from eventyard.policy.lint import platform_of
 from eventyard.policy.platforms import PLATFORMS
@@ -34,7 +37,8 @@ def _route(name: str, dest: Destination, native: str) -> Route:
 
 
 def compile_policy(
-    policy: PolicyFile, version: str, source: str, hmac_key: bytes | None
+    policy: PolicyFile, version: str, source: str, hmac_key: bytes | None,
+    warnings: tuple[PolicyProblem, ...] = (),
 ) -> CompiledPolicy:
     enabled = {n: d for n, d in policy.destinations.items() if d.enabled}
     routes: dict[str, list[Route]] = {c: [] for c in TAXONOMY}
@@ -74,4 +78,6 @@ def compile_policy(
         custom_routes=tuple(custom_routes),
         custom_skips=custom_skips,
         hmac_key=hmac_key,
+        aliases=MappingProxyType(dict(policy.aliases)),
+        warnings=warnings,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from eventyard.errors import PolicyProblem
 from eventyard.routing.outcome import DestinationClass
 
 
@@ -46,13 +47,17 @@ class CompiledPolicy:
     custom_routes: tuple[Route, ...] = ()
     custom_skips: Mapping[str, str] = field(default_factory=dict)
     hmac_key: bytes | None = field(default=None, repr=False)
+    # Event name a producer sends -> canonical name (the policy's `aliases:`).
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[PolicyProblem, ...] = ()
 
     def summary(self) -> str:
         routed = sum(len(r) for r in self.routes.values())
         return (
             f"policy {self.version}: {len(self.destinations)} destinations "
             f"({', '.join(self.destinations)}), {routed} routes over {len(self.routes)} "
-            f"canonical events, custom events -> {self.custom_events}, "
+            f"canonical events, {len(self.aliases)} aliases, "
+            f"custom events -> {self.custom_events}, "
             f"dedup window {_duration(self.dedup_window_ms)}"
         )
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from eventyard.errors import PolicyError, PolicyProblem
 from eventyard.policy.compile import compile_policy
 from eventyard.policy.compiled import CompiledPolicy
-from eventyard.policy.lint import lint
-from eventyard.policy.schema import Destination, PolicyFile
+from eventyard.policy.lint import lint, lint_aliases
+from eventyard.policy.messages import Loc, file_path, sentence, union_sentence
+from eventyard.policy.schema import Defaults, Destination, PolicyFile
 from eventyard.policy.yamlsource import SourceMap, load_yaml
 
 HMAC_KEY_ENV = "EVENTYARD_HMAC_KEY"
@@ -41,49 +44,79 @@ def parse_policy(
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise PolicyError([PolicyProblem(file, 1, "", "the file is not UTF-8")]) from None
+        raise PolicyError(
+            [PolicyProblem(file, 1, "", "the file is not UTF-8", "not_utf8")]
+        ) from None
     raw, smap, problems = load_yaml(text, file)
     if raw is None:
         raise PolicyError(problems)
     if not isinstance(raw, dict):
-        raise PolicyError([*problems, smap.problem((), "the policy must be a mapping")])
+        raise PolicyError(
+            [*problems, smap.problem((), "the policy must be a mapping", "not_a_mapping")]
+        )
     model: PolicyFile | None = None
     try:
         model = PolicyFile.model_validate(raw)
-        destinations = model.destinations
+        destinations, aliases = model.destinations, model.aliases
     except ValidationError as exc:
-        problems += _structural(exc, smap)
+        problems += _structural(exc, smap, raw)
         # Keep going: lint every destination that is well-formed on its own, so one run
         # reports every problem in the file, not just the first layer of them.
         destinations = _valid_destinations(raw.get("destinations"))
+        aliases = _valid_aliases(raw.get("aliases"))
     problems += lint(destinations, smap, has_hmac_key=hmac_key is not None)
-    if problems or model is None:
-        raise PolicyError(sorted(problems, key=lambda p: p.line))
-    return compile_policy(model, policy_version(data), file, hmac_key)
+    problems += lint_aliases(aliases, smap)
+    errors = sorted((p for p in problems if p.severity == "error"), key=lambda p: p.line)
+    warnings = tuple(sorted((p for p in problems if p.severity == "warning"), key=lambda p: p.line))
+    if errors or model is None:
+        raise PolicyError(errors, warnings)
+    return compile_policy(model, policy_version(data), file, hmac_key, warnings)
 
 
-def _structural(exc: ValidationError, smap: SourceMap) -> list[PolicyProblem]:
-    problems = []
+def _keys_at(raw: dict[str, Any]) -> dict[Loc, list[str]]:
+    """The keys each mapping of the file accepts, for "did you mean" on unknown keys."""
+    keys: dict[Loc, list[str]] = {
+        (): list(PolicyFile.model_fields),
+        ("defaults",): list(Defaults.model_fields),
+    }
+    dest_keys = [f.alias or n for n, f in Destination.model_fields.items()]
+    names = raw.get("destinations")
+    for name in names if isinstance(names, dict) else ():
+        keys[("destinations", str(name))] = dest_keys
+    return keys
+
+
+def _structural(
+    exc: ValidationError, smap: SourceMap, raw: dict[str, Any]
+) -> list[PolicyProblem]:
+    by_path: dict[Loc, list[ErrorDetails]] = {}
     for err in exc.errors(include_url=False):
-        # Drop pydantic's union-branch markers so the path is the one in the file.
-        path = tuple(p for p in err["loc"] if not _union_tag(p))
-        if err["type"] == "literal_error" and any(
-            other is not err and _under(path, other["loc"]) for other in exc.errors()
-        ):
-            continue  # the other branch of a union failed deeper: that error is the real one
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        problems.append(smap.problem(path, msg))
+        by_path.setdefault(file_path(err["loc"]), []).append(err)
+    keys = _keys_at(raw)
+    problems = []
+    for path, errs in by_path.items():
+        branches = [e for e in errs if e["loc"] != path and file_path(e["loc"]) == path
+                    and "[key]" not in e["loc"]]
+        rest = [e for e in errs if not any(e is b for b in branches)]
+        deeper = any(len(o) > len(path) and o[: len(path)] == path for o in by_path)
+        if branches and not deeper:
+            # every branch of a union failed here: one sentence for the field
+            kind, message = (
+                sentence(branches[0], keys) if len(branches) == 1
+                else union_sentence(path, branches)
+            )
+            problems.append(smap.problem(path, message, kind))
+        # (branches failing here while one failed deeper: the deeper error is the real one)
+        for err in rest:
+            kind, message = sentence(err, keys)
+            problems.append(smap.problem(path, message, kind))
     return problems
 
 
-def _union_tag(part: object) -> bool:
-    # pydantic names union branches in error paths ("literal['all']", "dict[str,str]").
-    return isinstance(part, str) and part.startswith(("function-", "literal[", "dict[", "list["))
-
-
-def _under(prefix: tuple[object, ...], loc: tuple[object, ...]) -> bool:
-    path = tuple(p for p in loc if not _union_tag(p))
-    return len(path) > len(prefix) and path[: len(prefix)] == prefix
+def _valid_aliases(raw: object) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): v for k, v in raw.items() if isinstance(v, str)}
 
 
 def _valid_destinations(raw: object) -> dict[str, Destination]:
@@ -114,6 +147,7 @@ def load_policy(path: str | Path, hmac_key: bytes | None = None) -> CompiledPoli
         data = path.read_bytes()
     except OSError as exc:
         raise PolicyError(
-            [PolicyProblem(str(path), 1, "", f"cannot read the file: {exc.strerror}")]
+            [PolicyProblem(str(path), 1, "", f"cannot read the file: {exc.strerror}",
+                           "unreadable_file")]
         ) from None
     return parse_policy(data, str(path), hmac_key if hmac_key is not None else _hmac_key_from_env())

@@ -89,4 +89,9 @@ class PolicyFile(BaseModel):
 
     version: Literal[1]
     defaults: Defaults = Field(default_factory=Defaults)
+    aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description="Event names producers send -> the canonical event they mean, applied "
+        "before routing (e.g. signup_completed: SignUp).",
+    )
     destinations: dict[DestinationName, Destination] = Field(min_length=1)

@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from eventyard.errors import PolicyProblem
+from eventyard.errors import PolicyProblem, ProblemKind
+from eventyard.policy.yamlhints import syntax_message
 
 Path_ = tuple[str | int, ...]
 
@@ -31,8 +32,13 @@ class SourceMap:
                 return found
         return 1
 
-    def problem(self, path: Path_, message: str) -> PolicyProblem:
-        return PolicyProblem(self.file, self.line(path), ".".join(str(p) for p in path), message)
+    def problem(
+        self, path: Path_, message: str, kind: ProblemKind = "bad_value", *, warning: bool = False
+    ) -> PolicyProblem:
+        return PolicyProblem(
+            self.file, self.line(path), ".".join(str(p) for p in path), message, kind,
+            "warning" if warning else "error",
+        )
 
 
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[PolicyProblem]]:
@@ -42,7 +48,9 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[PolicyProblem]
     try:
         root = loader.get_single_node()
         if root is None:
-            return None, smap, [PolicyProblem(file, 1, "", "the policy file is empty")]
+            return None, smap, [
+                PolicyProblem(file, 1, "", "the policy file is empty", "empty_file")
+            ]
         smap.lines[()] = root.start_mark.line + 1
 
         def build(node: yaml.Node, path: Path_) -> Any:
@@ -53,7 +61,8 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[PolicyProblem]
                     if not isinstance(key, str | int | bool | float) and key is not None:
                         problems.append(
                             PolicyProblem(file, key_node.start_mark.line + 1,
-                                          ".".join(map(str, path)), "keys must be plain scalars")
+                                          ".".join(map(str, path)), "keys must be plain scalars",
+                                          "bad_key")
                         )
                         continue
                     sub = (*path, str(key))
@@ -64,6 +73,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[PolicyProblem]
                                 key_node.start_mark.line + 1,
                                 ".".join(map(str, sub)),
                                 f"duplicate key (first defined on line {smap.lines[sub]})",
+                                "duplicate_key",
                             )
                         )
                         continue
@@ -82,8 +92,11 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[PolicyProblem]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        return None, smap, [PolicyProblem(file, line, "", f"YAML syntax error: {exc.problem}")]
+        lines = text.splitlines()
+        text_at = lines[line - 1] if 0 < line <= len(lines) else ""
+        message = syntax_message(exc.problem, text_at)
+        return None, smap, [PolicyProblem(file, line, "", message, "yaml_syntax")]
     except yaml.YAMLError as exc:
-        return None, smap, [PolicyProblem(file, 1, "", f"YAML error: {exc}")]
+        return None, smap, [PolicyProblem(file, 1, "", f"YAML error: {exc}", "yaml_syntax")]
     finally:
         loader.dispose()

@@ -45,3 +45,4 @@ class Routed:
     policy_version: str
     records: tuple[OutputRecord, ...]
     skipped: Mapping[str, str] = field(default_factory=dict)
+    sent_as: str | None = None  # the producer's name for `event`, when a policy alias applied

@@ -107,6 +107,7 @@ def route_event(
     record_ts_ms: int,
     policy: CompiledPolicy,
     now_ms: int,
+    sent_as: str | None = None,
 ) -> Routed | DeadLetter:
     canonical = event.event in policy.routes
     if canonical:
@@ -139,6 +140,8 @@ def route_event(
         "source": event.source,
         "policyVersion": policy.version,
     }
+    if sent_as is not None:
+        base["sentAs"] = sent_as
     if event.value is not None:
         base["value"] = event.value
         base["currency"] = event.currency
@@ -196,4 +199,5 @@ def route_event(
         policy_version=policy.version,
         records=tuple(records),
         skipped=skipped,
+        sent_as=sent_as,
     )

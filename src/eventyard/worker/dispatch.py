@@ -120,7 +120,8 @@ def admit_raw(
     # dead-letter reason.
     peeked = core.peek(rec.value, settings.max_event_bytes)
     if peeked is None:
-        result = core.admit(rec.value, rec.timestamp, batch.now_ms, settings.max_event_bytes)
+        result = core.admit(rec.value, rec.timestamp, batch.now_ms, settings.max_event_bytes,
+                            policy.aliases)
         if isinstance(result, DeadLetter):
             batch.dead_letters[result.reason] += 1
             batch.sends.append(
