@@ -54,8 +54,8 @@ def event_file(tmp_path: Path) -> Any:
     return write
 
 
-def explain_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
-    assert main(["explain", "--policy", POLICY, "--json", *args]) == 0
+def explain_json(capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> dict[str, Any]:
+    assert main(["explain", "--policy", POLICY, "--json", *args]) == code
     out = capsys.readouterr().out
     result: dict[str, Any] = orjson.loads(out)
     return result
@@ -118,11 +118,13 @@ def test_check_policy_through_the_installed_entry_point() -> None:
 
 def test_explain_json_routed(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
     result = explain_json(capsys, "--now", "2025-01-01T12:00:00+00:00", event_file(SIGNUP))
-    assert set(result) == {"outcome", "policyVersion", "records", "skipped"}
+    assert set(result) == {"outcome", "event", "policyVersion", "records", "skipped", "why"}
     assert result["outcome"] == "routed"
     assert result["policyVersion"] == load_policy(POLICY).version
     assert result["skipped"] == {}
-    by_dest = {r["destination"]: r for r in result["records"]}
+    # each record's Kafka key sits next to its value: the user's id, never their email
+    assert {r["key"] for r in result["records"]} == {"user-7f3a"}
+    by_dest = {r["value"]["destination"]: r["value"] for r in result["records"]}
     assert set(by_dest) == {"meta", "google", "linkedin", "tiktok", "reddit", "hubspot",
                             "salesforce", "warehouse"}
     meta = by_dest["meta"]
@@ -146,7 +148,7 @@ def test_explain_reads_stdin(monkeypatch: pytest.MonkeyPatch,
 
 def test_explain_json_dead_letter(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
     broken = {**SIGNUP, "email": "not-an-email@@x"}
-    result = explain_json(capsys, event_file(broken))
+    result = explain_json(capsys, event_file(broken), code=1)
     assert result == {
         "outcome": "dead_letter",
         "reason": "contract.email.invalid",
@@ -157,7 +159,7 @@ def test_explain_json_dead_letter(event_file: Any, capsys: pytest.CaptureFixture
 
 
 def test_explain_json_invalid_json(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    result = explain_json(capsys, event_file(b'{"event": "SignUp",'))
+    result = explain_json(capsys, event_file(b'{"event": "SignUp",'), code=1)
     assert (result["outcome"], result["reason"]) == ("dead_letter", "decode.invalid_json")
 
 
@@ -172,13 +174,14 @@ def test_explain_now_changes_too_old(event_file: Any, capsys: pytest.CaptureFixt
                                      now: str, too_old: set[str]) -> None:
     result = explain_json(capsys, "--now", now, event_file(SIGNUP))
     assert result["skipped"] == dict.fromkeys(too_old, "too_old")
-    sent = {r["destination"] for r in result["records"]}
+    sent = {r["value"]["destination"] for r in result["records"]}
     assert not sent & too_old and {"hubspot", "salesforce", "warehouse"} <= sent
 
 
 def test_explain_future_event_relative_to_now(event_file: Any,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    result = explain_json(capsys, "--now", "2024-12-31T00:00:00+00:00", event_file(SIGNUP))
+    result = explain_json(capsys, "--now", "2024-12-31T00:00:00+00:00", event_file(SIGNUP),
+                          code=1)
     assert result["reason"] == "timestamp.future"
 
 
@@ -196,7 +199,7 @@ def test_explain_table(event_file: Any, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_explain_table_dead_letter(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["explain", "--policy", POLICY, event_file({"event": "SignUp"})]) == 0
+    assert main(["explain", "--policy", POLICY, event_file({"event": "SignUp"})]) == 1
     out = capsys.readouterr().out
     assert "dead letter" in out and "contract.eventId.missing" in out
 
@@ -210,7 +213,7 @@ def test_explain_bad_policy(tmp_path: Path, event_file: Any,
                             capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(BAD_POLICY)
-    assert main(["explain", "--policy", str(path), "--json", event_file(SIGNUP)]) == 1
+    assert main(["explain", "--policy", str(path), "--json", event_file(SIGNUP)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert all(PROBLEM_LINE.match(line) for line in captured.err.splitlines())
@@ -219,8 +222,10 @@ def test_explain_bad_policy(tmp_path: Path, event_file: Any,
 # ------------------------------------------------------------------ explain reads like the worker
 
 
-def explain_lines(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
-    assert main(["explain", "--policy", POLICY, "--json", *args]) == 0
+def explain_lines(
+    capsys: pytest.CaptureFixture[str], *args: str, code: int = 0
+) -> list[dict[str, Any]]:
+    assert main(["explain", "--policy", POLICY, "--json", *args]) == code
     return [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
@@ -228,9 +233,10 @@ def test_explain_answers_each_json_line(event_file: Any,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     second = {**SIGNUP, "eventId": "evt-cli-2"}
     data = orjson.dumps(SIGNUP) + b"\n\n" + orjson.dumps(second) + b"\r\n" + b"{oops\n"
-    results = explain_lines(capsys, "--now", "2025-01-01T12:00:00+00:00", event_file(data))
+    results = explain_lines(capsys, "--now", "2025-01-01T12:00:00+00:00", event_file(data),
+                            code=1)
     assert [r["outcome"] for r in results] == ["routed", "routed", "dead_letter"]
-    assert {r["eventId"] for r in results[1]["records"]} == {"evt-cli-2"}
+    assert {r["value"]["eventId"] for r in results[1]["records"]} == {"evt-cli-2"}
     assert results[2]["reason"] == "decode.invalid_json"
 
 
@@ -238,7 +244,7 @@ def test_explain_does_not_strip_what_the_worker_would_see(
     event_file: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The worker dead-letters a value of three spaces as invalid JSON, not as empty.
-    [result] = explain_lines(capsys, event_file(b"   \n"))
+    [result] = explain_lines(capsys, event_file(b"   \n"), code=1)
     assert result["reason"] == "decode.invalid_json"
 
 
@@ -249,7 +255,7 @@ def test_explain_size_limit_counts_the_bytes_of_the_line(
     body = orjson.dumps(SIGNUP)
     padded = body + b" " * (size - len(body))  # trailing spaces are part of the record
     [result] = explain_lines(capsys, "--now", "2025-01-01T12:00:00+00:00",
-                             event_file(padded + b"\n"))
+                             event_file(padded + b"\n"), code=0 if outcome == "routed" else 1)
     assert result["outcome"] == outcome
     if outcome == "dead_letter":
         assert result["reason"] == "size.too_large"

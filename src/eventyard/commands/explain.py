@@ -21,6 +21,7 @@ from eventyard.core import DEFAULT_MAX_EVENT_BYTES, process
 from eventyard.errors import PolicyError
 from eventyard.policy import CompiledPolicy, load_policy
 from eventyard.routing.outcome import DeadLetter, Routed
+from eventyard.routing.skips import skip_detail
 from eventyard.settings import settings_with
 
 # Reading the rest of an over-long line in chunks keeps memory flat.
@@ -62,12 +63,27 @@ def explain_with(value: bytes, policy: CompiledPolicy, now_ms: int,
     if isinstance(outcome, DeadLetter):
         return {"outcome": "dead_letter", "reason": outcome.reason, "detail": outcome.detail}
     assert isinstance(outcome, Routed)
-    return {
+    consent = orjson.loads(value).get("consent")  # routed: the value is a JSON object
+    age_ms = now_ms - outcome.event_time_ms
+    result: dict[str, Any] = {
         "outcome": "routed",
+        "event": outcome.event,
         "policyVersion": outcome.policy_version,
-        "records": [orjson.loads(r.value) for r in outcome.records],
+        # each record as the worker publishes it: its Kafka key next to its value
+        "records": [
+            {"key": r.key.decode("utf-8", "replace"), "value": orjson.loads(r.value)}
+            for r in outcome.records
+        ],
         "skipped": dict(outcome.skipped),
+        "why": {
+            dest: skip_detail(reason, dest, outcome.event, policy, age_ms,
+                              consent if isinstance(consent, dict) else None)
+            for dest, reason in outcome.skipped.items()
+        },
     }
+    if outcome.sent_as is not None:
+        result["sentAs"] = outcome.sent_as
+    return result
 
 
 def _table(result: dict[str, Any]) -> None:
@@ -78,14 +94,18 @@ def _table(result: dict[str, Any]) -> None:
     if result["outcome"] == "dead_letter":
         console.print(f"[bold red]dead letter[/] {result['reason']}: {result['detail']}")
         return
-    table = Table(title=f"routed with policy {result['policyVersion']}")
-    for col in ("destination", "class", "native name", "user fields", "outcome"):
+    sent_as = f" (sent as {result['sentAs']})" if "sentAs" in result else ""
+    table = Table(
+        title=f"{result['event']}{sent_as} routed with policy {result['policyVersion']}"
+    )
+    for col in ("destination", "class", "native name", "key", "user fields", "outcome"):
         table.add_column(col)
-    for rec in result["records"]:
-        table.add_row(rec["destination"], rec["class"], rec["name"],
+    for out in result["records"]:
+        rec = out["value"]
+        table.add_row(rec["destination"], rec["class"], rec["name"], out["key"],
                       ", ".join(sorted(rec["user"])), "[green]sent[/]")
-    for dest, why in sorted(result["skipped"].items()):
-        table.add_row(dest, "", "", "", f"[yellow]skipped: {why}[/]")
+    for dest, why in sorted(result["why"].items()):
+        table.add_row(dest, "", "", "", "", f"[yellow]skipped: {why}[/]")
     console.print(table)
 
 
@@ -102,26 +122,37 @@ def run(args: argparse.Namespace) -> int:
         policy = load_policy(args.policy)
     except PolicyError as exc:
         print(exc, file=sys.stderr)  # one FILE:LINE: PATH: message line per problem
-        return 1
+        return 2  # the policy is configuration: fix it, then explain
     max_bytes = settings_with().max_event_bytes
     if args.file == "-":
-        _answer_all(sys.stdin.buffer, policy, now_ms, max_bytes, as_json=args.json)
+        dead = _answer_all(sys.stdin.buffer, policy, now_ms, max_bytes, as_json=args.json)
     else:
-        with open(args.file, "rb") as f:
-            _answer_all(f, policy, now_ms, max_bytes, as_json=args.json)
-    return 0
+        try:
+            f = open(args.file, "rb")  # noqa: SIM115 - closed below; open errors reported
+        except OSError as exc:
+            print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return 2
+        with f:
+            dead = _answer_all(f, policy, now_ms, max_bytes, as_json=args.json)
+    return 1 if dead else 0  # like a failed check: some event would be dead-lettered
 
 
 def _answer_all(stream: IO[bytes], policy: CompiledPolicy, now_ms: int, max_bytes: int, *,
-                as_json: bool) -> None:
+                as_json: bool) -> int:
     """One answer per record: a JSON line each with --json, else a table each. An input
-    with no record at all is answered as the empty record it would be."""
-    answered = False
-    for value in records(stream, max_bytes):
-        _answer(explain_with(value, policy, now_ms, max_bytes), as_json=as_json)
-        answered = True
+    with no record at all is answered as the empty record it would be. Returns how many
+    were dead-lettered."""
+    results = (explain_with(value, policy, now_ms, max_bytes)
+               for value in records(stream, max_bytes))
+    dead = answered = 0
+    for result in results:
+        _answer(result, as_json=as_json)
+        answered += 1
+        dead += result["outcome"] == "dead_letter"
     if not answered:
         _answer(explain_with(b"", policy, now_ms, max_bytes), as_json=as_json)
+        dead = 1
+    return dead
 
 
 def _answer(result: dict[str, Any], *, as_json: bool) -> None:
