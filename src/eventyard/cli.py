@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "check-policy": ("eventyard.commands.check_policy", "lint a routing policy file"),
     "explain": ("eventyard.commands.explain", "show what the router would do with one event"),
+    "events": ("eventyard.commands.events", "list the canonical events"),
     "test-policy": ("eventyard.commands.test_policy", "run the policy unit tests"),
     "worker": ("eventyard.commands.worker", "run a routing worker"),
     "topics": ("eventyard.commands.topics", "create the topics the worker needs"),

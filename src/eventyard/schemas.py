@@ -13,6 +13,7 @@ from eventyard.contract.model import RawEvent
 from eventyard.contract.reasons import render_markdown
 from eventyard.policy.schema import PolicyFile
 from eventyard.records import RoutedRecord
+from eventyard.taxonomy.listing import render_markdown as events_markdown
 
 
 def generated() -> dict[str, str]:
@@ -28,6 +29,7 @@ def generated() -> dict[str, str]:
         "schemas/routed.v1.json": schema(RoutedRecord),
         "schemas/policy.v1.json": schema(PolicyFile),
         "docs/reason-codes.md": render_markdown(),
+        "docs/events.md": events_markdown(),
     }
 
 
