@@ -22,6 +22,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "send": ("eventyard.commands.send", "write JSON-lines events to the raw topic"),
     "demo": ("eventyard.demo.main", "local broker, worker, traffic and a live view"),
     "broker": ("eventyard.commands.broker", "run a local Tansu broker in the foreground"),
+    "tap": ("eventyard.commands.tap", "follow records on an eventyard topic, filtered"),
+    "trace": ("eventyard.commands.trace", "everything the cluster knows about one eventId"),
+    "dlq": ("eventyard.commands.dlq", "dead letters: stats, show, redrive"),
+    "diff-policy": ("eventyard.commands.diff_policy", "what a policy change would change"),
+    "top": ("eventyard.commands.top", "live view of running workers from their /metrics"),
 }
 
 

@@ -43,6 +43,15 @@ class Settings(BaseSettings):
         "meet in one partition, whatever partition the producer chose.",
     )
     topic_dedup: str = Field("eventyard.dedup", description="Internal: dedup state changelog.")
+    topic_duplicates: str = Field(
+        "eventyard.duplicates",
+        description="One small record per duplicate dropped (eventId and the copy's raw "
+        "coordinates, no payload), for `eventyard trace`.",
+    )
+    duplicates_retention_ms: int = Field(
+        7 * 86_400_000, ge=60_000,
+        description="How long duplicate records are kept (topic retention.ms, set at creation).",
+    )
     partitions: int = Field(8, ge=1, description="Partitions of every topic the worker creates.")
     replication_factor: int = Field(1, ge=1)
 
@@ -114,6 +123,7 @@ class Settings(BaseSettings):
             self.topic_warehouse,
             self.topic_dlq,
             self.topic_dedup,
+            self.topic_duplicates,
         ]
 
 

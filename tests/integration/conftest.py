@@ -97,7 +97,7 @@ def yard(bootstrap: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
         "EVENTYARD_METRICS_HOST": "127.0.0.1",
         "EVENTYARD_LOG_LEVEL": "INFO",
         **{f"EVENTYARD_TOPIC_{t.upper()}": f"{prefix}.{t}"
-           for t in ("raw", "keyed", "ads", "crm", "warehouse", "dlq", "dedup")},
+           for t in ("raw", "keyed", "ads", "crm", "warehouse", "dlq", "dedup", "duplicates")},
     }
     y = Yard(bootstrap, prefix, tmp_path, env)
     yield y

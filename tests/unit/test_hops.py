@@ -10,11 +10,12 @@ import orjson
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from eventyard.contract.headers import H_SOURCE_KEY, H_SOURCE_OFFSET
+from eventyard.contract.headers import H_REDRIVE_COUNT, H_SOURCE_KEY, H_SOURCE_OFFSET
 from eventyard.kafka.partitioning import partition_for
 from eventyard.policy import load_policy
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.settings import Settings
+from eventyard.worker import duplicates
 from eventyard.worker.dedup import DedupStore
 from eventyard.worker.dispatch import Batch, Direct, Record, admit_raw, route_keyed
 
@@ -98,7 +99,15 @@ def test_copies_on_both_paths_meet_in_one_dedup_partition(policy: CompiledPolicy
     second = Batch(now_ms=NOW)
     route_keyed(SETTINGS, _rec(SETTINGS.topic_keyed, p, 9, b"e-2", _event("e-2", source="server")),
           policy, store, second)
-    assert (first.unique, second.duplicates, second.sends) == (1, 1, [])
+    assert (first.unique, second.duplicates) == (1, 1)
+    # The dropped copy leaves only a trace: its eventId and raw coordinates, no payload,
+    # in the dedup partition (what `eventyard trace` reads).
+    [trace] = second.sends
+    assert (trace.topic, trace.key, trace.partition, trace.headers) == (
+        SETTINGS.topic_duplicates, b"e-2", p, [])
+    dup = duplicates.decode(trace.value)
+    assert dup == duplicates.DuplicateRecord("e-2", NOW, SETTINGS.topic_keyed, p, 9, NOW)
+    assert b"u-1" not in (trace.value or b"") and b"ada" not in (trace.value or b"")
 
     # And the other way round: the keyed copy first, the direct copy is the duplicate.
     store = DedupStore(policy.dedup_window_ms)
@@ -107,7 +116,29 @@ def test_copies_on_both_paths_meet_in_one_dedup_partition(policy: CompiledPolicy
           keyed)
     admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, p, 1, b"e-2", _event("e-2")), policy, store,
           _direct(p), raw)
-    assert (keyed.unique, raw.duplicates, raw.sends, raw.rekeyed) == (1, 1, [], 0)
+    assert (keyed.unique, raw.duplicates, raw.rekeyed) == (1, 1, 0)
+    [trace] = raw.sends
+    assert duplicates.decode(trace.value) == duplicates.DuplicateRecord(
+        "e-2", NOW, SETTINGS.topic_raw, p, 1, NOW)
+
+
+def test_redrive_count_travels_to_the_dead_letter(policy: CompiledPolicy) -> None:
+    """A redriven record that fails again keeps its redrive count on both paths, so
+    `eventyard dlq redrive` can refuse it after the maximum."""
+    p = _home("e-9")
+    bad = _event("e-9", email="not-an-address")
+    count = [(H_REDRIVE_COUNT, b"2")]
+    direct = Batch(now_ms=NOW)
+    admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, p, 3, b"e-9", bad, count), policy,
+              DedupStore(policy.dedup_window_ms), _direct(p), direct)
+    [dl] = direct.sends
+    assert dict(dl.headers)[H_REDRIVE_COUNT] == b"2"
+    # Keyed by user: re-keyed first, and the keyed record carries the count on.
+    hop1 = Batch(now_ms=NOW)
+    admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, 0, 3, b"u-1", _event("e-9", event="Custom"),
+                             count), policy, DedupStore(1000), _direct(), hop1)
+    [keyed] = hop1.sends
+    assert dict(keyed.headers)[H_REDRIVE_COUNT] == b"2"
 
 
 def test_direct_dead_letter_keeps_the_raw_key_and_coordinates(policy: CompiledPolicy) -> None:

@@ -21,4 +21,9 @@ H_SOURCE_PARTITION = "eventyard-source-partition"
 H_SOURCE_OFFSET = "eventyard-source-offset"
 H_SOURCE_TIMESTAMP = "eventyard-source-timestamp"
 H_SOURCE_KEY = "eventyard-source-key"
-SOURCE_HEADERS = (H_SOURCE_TOPIC, H_SOURCE_PARTITION, H_SOURCE_OFFSET, H_SOURCE_TIMESTAMP)
+# Set by `eventyard dlq redrive` on the raw records it writes, and carried like the source
+# coordinates (raw -> keyed -> DLQ), so a record that keeps failing is refused after a
+# maximum number of redrives.
+H_REDRIVE_COUNT = "eventyard-redrive-count"
+SOURCE_HEADERS = (H_SOURCE_TOPIC, H_SOURCE_PARTITION, H_SOURCE_OFFSET, H_SOURCE_TIMESTAMP,
+                  H_REDRIVE_COUNT)

@@ -33,6 +33,10 @@ def topic_configs(settings: Settings, topic: str) -> dict[str, str]:
     # compacts — broker.md §3 — so restore reads the full history; it filters by window.)
     if topic == settings.topic_dedup:
         return {"cleanup.policy": "compact"}
+    if topic == settings.topic_duplicates:
+        # Bounded both ways: the newest record per eventId, and nothing past the retention.
+        return {"cleanup.policy": "compact,delete",
+                "retention.ms": str(settings.duplicates_retention_ms)}
     return {}
 
 
@@ -59,13 +63,14 @@ async def ensure_topics(settings: Settings) -> list[TopicResult]:
                 message = entry[2] if len(entry) > 2 else ""
                 raise ConfigError(f"cannot create topic {topic}: error {code} {message}")
             results.append(TopicResult(topic, created=code == 0))
-        described = await client.describe_topics([settings.topic_keyed, settings.topic_dedup])
+        paired = [settings.topic_keyed, settings.topic_dedup, settings.topic_duplicates]
+        described = await client.describe_topics(paired)
         counts = {d["topic"]: len(d["partitions"]) for d in described}
-        if counts.get(settings.topic_keyed) != counts.get(settings.topic_dedup):
+        if len({counts.get(t) for t in paired}) != 1:
             raise ConfigError(
-                f"{settings.topic_keyed} and {settings.topic_dedup} must have the same "
-                f"partition count (dedup entries are written to the keyed record's partition "
-                f"number), found {counts}"
+                f"{', '.join(paired)} must have the same partition count (dedup entries and "
+                f"duplicate records are written to the keyed record's partition number), "
+                f"found {counts}"
             )
         order = {t: i for i, t in enumerate(settings.all_topics())}
         return sorted(results, key=lambda r: order.get(r.topic, len(order)))

@@ -36,6 +36,7 @@ from eventyard.contract.deadletter import DeadLetter, dead_letter_headers
 from eventyard.contract.deadletter import source_headers as _source_headers
 from eventyard.contract.headers import (
     H_DESTINATION,
+    H_REDRIVE_COUNT,
     H_SOURCE_KEY,
     H_SOURCE_TOPIC,
     SOURCE_HEADERS,
@@ -45,6 +46,7 @@ from eventyard.kafka.partitioning import partition_for
 from eventyard.kafka.producer import Send
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.settings import Settings
+from eventyard.worker import duplicates
 from eventyard.worker.dedup import DedupStore, fingerprint
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -88,7 +90,10 @@ def destination_headers(destination: str) -> Headers:
 
 
 def source_headers(rec: Record) -> Headers:
-    return _source_headers(rec.topic, rec.partition, rec.offset, rec.timestamp)
+    source = _source_headers(rec.topic, rec.partition, rec.offset, rec.timestamp)
+    if rec.headers:  # raw records rarely carry headers; redriven ones carry their count
+        source += [h for h in rec.headers if h[0] == H_REDRIVE_COUNT]
+    return source
 
 
 def dead_letter(
@@ -168,7 +173,7 @@ def _dedup_and_route(
     on the direct path, not a keyed record written by `admit_raw`."""
     fp = fingerprint(event_key) if event_key is not None else None
     if fp is not None and store.seen(rec.partition, fp):
-        batch.duplicates += 1
+        _duplicate(settings, rec, event_key, batch, raw)
         return
     result = core.process(rec.value, rec.timestamp, policy, batch.now_ms,
                           settings.max_event_bytes, parsed)
@@ -181,7 +186,7 @@ def _dedup_and_route(
         event_key = result.event_id.encode()
         fp = fingerprint(event_key)
         if store.seen(rec.partition, fp):
-            batch.duplicates += 1
+            _duplicate(settings, rec, event_key, batch, raw)
             return
     assert fp is not None  # set with event_key, above or at the top
     # Remembered now so a second copy later in this same batch is caught too.
@@ -201,3 +206,15 @@ def _dedup_and_route(
     batch.event_times.extend([(klass, event_ms) for klass in classes])
     for destination, reason in result.skipped.items():
         batch.skipped[(destination, reason)] += 1
+
+
+def _duplicate(settings: Settings, rec: Record, event_key: bytes | None, batch: Batch,
+               raw: bool) -> None:
+    """Count a dropped copy and leave its trace (worker/duplicates.py): one small record in
+    the dedup partition, sent with the batch."""
+    batch.duplicates += 1
+    if event_key is None:
+        return
+    source = source_headers(rec) if raw else carried_source(rec)[0]
+    batch.sends.append(Send(settings.topic_duplicates, duplicates.encode(
+        event_key, batch.now_ms, source), event_key, [], partition=rec.partition))

@@ -33,6 +33,7 @@ from watchfiles import awatch
 
 from eventyard.errors import PolicyError, PolicyProblem
 from eventyard.policy import CompiledPolicy, load_policy, policy_version
+from eventyard.policy.diff import diff_policies
 from eventyard.telemetry import Telemetry
 from eventyard.worker.policy_holder import PolicyHolder
 
@@ -217,7 +218,9 @@ class PolicyWatcher:
         t.policy_reloads.labels(result="applied").inc()
         t.set_policy_version(new.version)
         self._clear_stale()
-        log.info("policy reloaded %s -> %s (%s)", previous.version, new.version, new.summary())
+        # What changed, not the whole policy: ops compare it with `eventyard diff-policy`.
+        log.info("policy reloaded %s -> %s: %s", previous.version, new.version,
+                 diff_policies(previous, new).log_text())
         return ReloadResult("applied", new.version, previous=previous.version)
 
     def _clear_stale(self) -> None:
