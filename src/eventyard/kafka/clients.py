@@ -78,12 +78,15 @@ def group_consumer(settings: Settings, *, read_committed: bool = False) -> AIOKa
 
 
 def plain_consumer(
-    settings: Settings, client_id: str, *, read_committed: bool = False
+    settings: Settings, client_id: str, *, read_committed: bool = False,
+    offsets_group: str | None = None,
 ) -> AIOKafkaConsumer:
-    """A group-less consumer for manual assignment (changelog restore, tools, tests)."""
+    """A consumer for manual assignment (changelog restore, tools, tests); never a group
+    member. `offsets_group`: the group its commits go to (dlq redrive records its progress
+    in a group of its own, apart from the workers')."""
     return AIOKafkaConsumer(
         **connection_kwargs(settings, client_id),
-        group_id=None,
+        group_id=offsets_group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=max(1024 * 1024, 2 * settings.max_event_bytes),
