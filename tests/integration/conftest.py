@@ -80,7 +80,7 @@ class Yard:
     def reader(self, *, read_committed: bool = False) -> TopicReader:
         s = self.settings
         topics = [s.topic_ads, s.topic_crm, s.topic_warehouse, s.topic_dlq,
-                  s.topic_keyed, s.topic_dedup, s.topic_raw]
+                  s.topic_keyed, s.topic_dedup, s.topic_raw, s.topic_duplicates]
         return TopicReader(s, topics, read_committed=read_committed)
 
 
