@@ -143,6 +143,14 @@ async def test_tap_filters_and_masks_and_trace_finds_each_fate(yard: Yard) -> No
     code, out, _ = await cli(yard, "trace", "t-nowhere", "--since", "1h")
     assert code == 1 and "not found" in out
 
+    # top: the live view from the worker's /metrics (one frame), a dead URL shown as down.
+    code, out, _ = await cli(yard, "top", f"127.0.0.1:{worker.metrics_port}", "127.0.0.1:1",
+                             "--once", "--interval", "0.2")
+    assert code == 0
+    assert "1/2 workers up" in out and version in out and "down" in out
+    assert "consumed 4 = routed 2 + dead letters 1 + duplicates 1" in out
+    assert "contract.email.invalid" in out and "hubspot" in out
+
 
 CUSTOM = 12
 MALFORMED = 4

@@ -217,6 +217,8 @@ class WorkerMetrics:
     reloads: Counter[str] = field(default_factory=Counter)
     stale: bool = False  # the file on disk was rejected; an older version keeps routing
     processing: list[tuple[float, float]] = field(default_factory=list)  # (le, cumulative)
+    classes: dict[str, str] = field(default_factory=dict)  # destination → class
+    lag: int = 0  # records behind the high watermark, all partitions
 
     @classmethod
     def from_samples(cls, samples: Mapping[str, float]) -> WorkerMetrics:
@@ -234,6 +236,9 @@ class WorkerMetrics:
                 m.dead_letters[labels.get("reason", "?")] += n
             elif name == "eventyard_events_routed_total":
                 m.routed[labels.get("destination", "?")] += n
+                m.classes[labels.get("destination", "?")] = labels.get("class", "?")
+            elif name == "eventyard_consumer_lag":
+                m.lag += n
             elif name == "eventyard_events_skipped_total":
                 m.skipped[labels.get("reason", "?")] += n
             elif name == "eventyard_policy_info" and value == 1:
@@ -250,6 +255,30 @@ class WorkerMetrics:
     @property
     def dead(self) -> int:
         return sum(self.dead_letters.values())
+
+    @classmethod
+    def merged(cls, workers: Sequence[WorkerMetrics]) -> WorkerMetrics:
+        """Counts of several workers of one group added up (`eventyard top`); the policy
+        version is shown only when every worker runs the same one."""
+        m = cls()
+        versions = {w.policy_version for w in workers}
+        m.policy_version = versions.pop() if len(versions) == 1 else None
+        by_le: dict[float, float] = {}
+        for w in workers:
+            m.consumed += w.consumed
+            m.unique += w.unique
+            m.duplicates += w.duplicates
+            m.dead_letters.update(w.dead_letters)
+            m.routed.update(w.routed)
+            m.skipped.update(w.skipped)
+            m.reloads.update(w.reloads)
+            m.classes.update(w.classes)
+            m.stale = m.stale or w.stale
+            m.lag += w.lag
+            for le, count in w.processing:
+                by_le[le] = by_le.get(le, 0.0) + count
+        m.processing = sorted(by_le.items())
+        return m
 
     def processing_quantile(self, q: float) -> float | None:
         """Seconds, interpolated within the histogram bucket like PromQL's

@@ -6,6 +6,8 @@ Reads a `DemoState` and draws it; it counts nothing itself.
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Mapping
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -116,26 +118,34 @@ def _funnel(st: DemoState) -> Text:
 
 def _destinations(st: DemoState) -> Table:
     tally = st.tally
+    rates = {d: r.per_second for d, r in st.rate_dest.items()}
+    return destinations_table(tally.classes, tally.destinations, rates, tally.natives)
+
+
+def destinations_table(classes: Mapping[str, str], counts: Counter[str],
+                       rates: Mapping[str, float],
+                       natives: Mapping[str, Counter[str]] | None = None) -> Table:
+    """Records and rate per destination, ads first; `natives`: top native names (the demo
+    reads them off the topics; `eventyard top` has only metrics and omits the column)."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1), pad_edge=False)
     table.add_column("destination", min_width=11, no_wrap=True)
     table.add_column("records", justify="right", min_width=7, no_wrap=True)
     table.add_column("rec/s", justify="right", min_width=5, no_wrap=True)
-    table.add_column("top native names", overflow="ellipsis", no_wrap=True, max_width=60)
+    if natives is not None:
+        table.add_column("top native names", overflow="ellipsis", no_wrap=True, max_width=60)
     order = {"ads": 0, "crm": 1, "warehouse": 2}
-    busiest = sorted(tally.destinations,
-                     key=lambda d: (order.get(tally.classes[d], 3), -tally.destinations[d]))
+    busiest = sorted(counts, key=lambda d: (order.get(classes.get(d, ""), 3), -counts[d]))
     for dest in busiest:
-        klass = tally.classes[dest]
-        rate = st.rate_dest.get(dest)
-        names = [name for name, _ in tally.natives[dest].most_common(4)]
-        table.add_row(
-            Text(dest, style=CLASS_STYLE.get(klass, "")),
-            n(tally.destinations[dest]),
-            n(rate.per_second if rate else 0),
-            ", ".join(names) + (", …" if len(tally.natives[dest]) > 4 else ""),
-        )
-    if not tally.destinations:
-        table.add_row("…", "", "", "")
+        style = CLASS_STYLE.get(classes.get(dest, ""), "")
+        row: list[RenderableType] = [Text(dest, style=style), n(counts[dest]),
+                                     n(rates.get(dest, 0.0))]
+        if natives is not None:
+            names = natives.get(dest, Counter())
+            top = [name for name, _ in names.most_common(4)]
+            row.append(", ".join(top) + (", …" if len(names) > 4 else ""))
+        table.add_row(*row)
+    if not counts:
+        table.add_row(*["…"] + [""] * (len(table.columns) - 1))
     return table
 
 
@@ -159,27 +169,34 @@ def _problems(st: DemoState, compact: bool) -> Table:
     grid = Table.grid(padding=(0, 4))
     grid.add_column(min_width=36)
     grid.add_column()
-    dl = st.tally.dead_letters
-    shown = 3 if compact else MAX_REASONS
-    left = Text()
-    left.append(f"dead letters {n(sum(dl.values()))}", style="bold red")
-    for reason, count in dl.most_common(shown):
-        left.append(f"\n  {reason:<26}{count:>6,}")
-    if len(dl) > shown:
-        left.append(f"\n  … {len(dl) - shown} more reasons", style="dim")
+    left = dead_letters_text(st.tally.dead_letters, 3 if compact else MAX_REASONS)
     right = Text()
     copies = st.funnel.duplicates
     right.append(f"duplicates caught {n(st.metrics.duplicates)}", style="bold yellow")
     right.append(f"\n  {copies['server_copy']:,} purchase copies, {copies['retry']:,} retries",
                  style="dim")
     # not_in_policy (unmapped events) dwarfs the rest and is expected; the summary has it.
-    skipped = st.metrics.skipped
-    right.append("\nnot sent, by policy", style="bold")
-    shown_skips = [f"{r} {skipped[r]:,}" for r in ("no_consent", "too_old", "excluded",
-                                                    "custom_event") if skipped.get(r)]
-    right.append("\n  " + (" · ".join(shown_skips) or "–"))
+    right.append("\n").append_text(skips_text(st.metrics.skipped))
     grid.add_row(left, right)
     return grid
+
+
+def dead_letters_text(dl: Counter[str], shown: int) -> Text:
+    t = Text()
+    t.append(f"dead letters {n(sum(dl.values()))}", style="bold red")
+    for reason, count in dl.most_common(shown):
+        t.append(f"\n  {reason:<26}{count:>6,}")
+    if len(dl) > shown:
+        t.append(f"\n  … {len(dl) - shown} more reasons", style="dim")
+    return t
+
+
+def skips_text(skipped: Counter[str]) -> Text:
+    t = Text("not sent, by policy", style="bold")
+    shown = [f"{r} {skipped[r]:,}" for r in ("no_consent", "too_old", "excluded",
+                                              "custom_event") if skipped.get(r)]
+    t.append("\n  " + (" · ".join(shown) or "–"), style="")
+    return t
 
 
 def _hint(st: DemoState, compact: bool = False) -> str:
