@@ -28,15 +28,15 @@ from aiokafka import TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from eventyard import core
+from eventyard.contract.deadletter import DeadLetter
+from eventyard.contract.headers import H_REDRIVE_COUNT
 from eventyard.kafka import clients as kafka
-from eventyard.kafka.producer import BatchSender
+from eventyard.kafka.producer import BatchSender, Send
 from eventyard.ops.scan import Record, ScanReport, Start, position_at, read, topic_partitions
 from eventyard.ops.views import Filter, view_of
 from eventyard.ops.window import Window
 from eventyard.policy.compiled import CompiledPolicy
-from eventyard.routing.outcome import DeadLetter
 from eventyard.settings import Settings
-from eventyard.worker.dispatch import H_REDRIVE_COUNT, Send
 
 H_REDRIVEN_FROM = "eventyard-redriven-from"
 MAX_CHUNK = 500

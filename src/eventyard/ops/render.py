@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from rich.text import Text
 
+from eventyard.contract.headers import H_DETAIL
 from eventyard.ops.masking import shown_key, shown_value
 from eventyard.ops.views import View
 from eventyard.ops.window import iso_ms
@@ -46,7 +47,7 @@ def pretty(v: View, *, show_pii: bool) -> Text:
         t.append(f" {v.event_id}", style="dim")
     if v.reason:
         t.append(f" {v.reason}", style="bold red")
-        detail = v.headers.get("eventyard-detail")
+        detail = v.headers.get(H_DETAIL)
         if detail:
             t.append(f" {detail.decode(errors='replace')}", style="red")
     value = shown_value(v, show_pii=show_pii)

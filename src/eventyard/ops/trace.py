@@ -15,6 +15,12 @@ from typing import Any
 
 import orjson
 
+from eventyard.contract.headers import (
+    H_DETAIL,
+    H_REDRIVE_COUNT,
+    H_SOURCE_OFFSET,
+    H_SOURCE_PARTITION,
+)
 from eventyard.kafka import clients as kafka
 from eventyard.kafka.partitioning import partition_for
 from eventyard.ops.roles import OUTPUT_ROLES, topic_for
@@ -23,7 +29,6 @@ from eventyard.ops.views import View, view_of
 from eventyard.ops.window import Window, iso_ms
 from eventyard.settings import Settings
 from eventyard.worker import duplicates
-from eventyard.worker.dispatch import H_DETAIL, H_REDRIVE_COUNT, H_SOURCE_OFFSET, H_SOURCE_PARTITION
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
+from eventyard.contract.headers import H_DESTINATION, H_REASON
 from eventyard.ops.scan import Record
-from eventyard.worker.dispatch import H_DESTINATION, H_REASON
 
 
 @dataclass(frozen=True, slots=True)
