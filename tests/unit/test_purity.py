@@ -1,4 +1,4 @@
-"""The pure core is a package boundary (DESIGN.md §8): contract, taxonomy, policy, routing,
+"""The pure core is a package boundary: contract, taxonomy, platforms, policy, routing,
 records and core never import the runtime stack (faust, aiokafka, prometheus_client)."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "eventyard"
-PURE_PACKAGES = ("contract", "taxonomy", "policy", "routing")
+PURE_PACKAGES = ("contract", "taxonomy", "platforms", "policy", "routing")
 PURE_MODULES = ("core.py", "records.py", "errors.py")
 PURE_IMPORTS = [
-    "eventyard.core", "eventyard.contract", "eventyard.taxonomy", "eventyard.policy",
+    "eventyard.core", "eventyard.contract", "eventyard.taxonomy", "eventyard.platforms",
+    "eventyard.policy",
     "eventyard.routing", "eventyard.routing.router", "eventyard.routing.pii",
     "eventyard.records",
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from eventyard.errors import PolicyProblem
+from eventyard.platforms import PLATFORMS
 from eventyard.policy.compiled import CompiledPolicy, Route
 from eventyard.policy.lint import platform_of
-from eventyard.policy.platforms import PLATFORMS
 from eventyard.policy.schema import Destination, PolicyFile, duration_ms
 from eventyard.records import record_head
 from eventyard.taxonomy import TAXONOMY

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 
 from eventyard.errors import PolicyProblem
-from eventyard.policy.platforms import PII_MODES, PLATFORMS
+from eventyard.platforms import PII_MODES, PLATFORMS
 from eventyard.policy.schema import Destination
 from eventyard.policy.yamlsource import SourceMap
 from eventyard.taxonomy import TAXONOMY, closest_canonical

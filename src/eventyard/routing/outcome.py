@@ -1,6 +1,6 @@
 """What the pure core hands to the runtime: values, never exceptions.
 
-Every consumed record ends as exactly one of these (DESIGN.md §2, step 6), so the
+Every consumed record ends as exactly one of these, so the
 runtime can count outcomes and the counters add up.
 """
 

@@ -1,4 +1,7 @@
-"""PII normalisation and hashing for ad, CRM and warehouse destinations (pii.md).
+"""PII normalisation and hashing for ad, CRM and warehouse destinations (docs/pii.md).
+
+Which fields each platform gets, and in which style, is the platform registry's
+(eventyard.platforms); this module holds the normalisers and the hashing.
 
 Invariants every caller may rely on:
 
@@ -17,15 +20,14 @@ import hmac
 import re
 import string
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, Literal
 
-import phonenumbers
-
+from eventyard.platforms import GENERIC_PII, PLATFORMS, PiiRules, Style
+from eventyard.routing.phone import parse_e164
 from eventyard.routing.pii_tables import (
     COUNTRY_BY_NAME,
     COUNTRY_CODES,
@@ -34,16 +36,12 @@ from eventyard.routing.pii_tables import (
 )
 
 __all__ = [
-    "PLATFORMS", "EmailStyle", "PlatformPii", "Style", "city", "country", "dob", "email",
-    "external_id", "gender", "hash_user", "hash_user_generic", "hash_user_many", "hmac_hex",
-    "is_prehashed", "name", "normalise", "phone_e164", "sha256_hex", "state", "zip_code",
+    "EmailStyle", "city", "country", "dob", "email", "external_id", "gender", "hash_user",
+    "hash_user_generic", "hash_user_many", "hmac_hex", "is_prehashed", "name", "normalise",
+    "phone_e164", "sha256_hex", "state", "zip_code",
 ]  # fmt: skip
 
 EmailStyle = Literal["plain", "google", "reddit"]
-Style = Literal[
-    "email_plain", "email_google", "email_reddit", "phone_digits", "phone_e164", "name",
-    "city", "state", "zip", "country", "external_id", "external_id_lower", "dob", "gender",
-]  # fmt: skip
 
 # ---------------------------------------------------------------- hashing primitives
 
@@ -87,7 +85,7 @@ _DROP_CATS: Final = frozenset(
 
 
 def _drop_punct(s: str) -> str:
-    """Remove Unicode P* and S* (pii.md's "punctuation"), plus control characters and lone
+    """Remove Unicode P* and S* (docs/pii.md's "punctuation"), plus control characters and lone
     surrogates, which are never part of a name and cannot be UTF-8 encoded respectively."""
     if s.isascii():
         return s.translate(_DEL_PUNCT)
@@ -115,64 +113,17 @@ def email(raw: str, style: EmailStyle = "plain") -> str | None:
         local, at, domain = s.partition("@")
         if style == "reddit":  # Reddit and Microsoft: every domain, dots and +alias go
             local = local.split("+", 1)[0].replace(".", "")
-        elif domain in _GMAIL_DOMAINS:  # Google: Gmail only, +tags kept (pii.md §2)
+        elif domain in _GMAIL_DOMAINS:  # Google: Gmail only, +tags kept (docs/pii.md)
             local = local.replace(".", "")
         s = f"{local}{at}{domain}"
     return s if _EMAIL.fullmatch(s) else None
 
 
-# Longer inputs are not phone numbers; the cap also bounds what the cache can hold.
-_MAX_PHONE_LEN: Final = 64
-
-
-# phonenumbers.parse costs tens of µs and runs for ~5 destinations per event; the same
-# users recur, so a bounded cache keyed on (stripped raw, region) pays for itself. It
-# stores the E.164 string (immutable), never the mutable PhoneNumber object.
-@lru_cache(maxsize=65536)
-def _parse_e164(raw: str, region: str | None) -> str | None:
-    first = _try_parse(raw, region)
-    # "0044 20…" where the region's exit code is not 00 (no country; US dials 011): also
-    # read the 00 as "+", and prefer whichever reading libphonenumber calls valid. Only
-    # then is validity needed; skipping it elsewhere took a fifth off a cold phone
-    # normalisation (ad-hoc timing in the commit that made the change).
-    if not raw.startswith("00"):
-        return _format_e164(first) if first is not None else None
-    found = [n for n in (first, _try_parse("+" + raw[2:], None)) if n is not None]
-    for num in found:
-        if phonenumbers.is_valid_number(num):
-            return _format_e164(num)
-    return _format_e164(found[0]) if found else None
-
-
-def _try_parse(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
-    """The parsed number if it is at least possible, else None."""
-    try:
-        num = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    # Possible (length fits a known country code) is enough to keep: Reddit's own example
-    # +1 555 444 1234 is "invalid" in libphonenumber's range metadata, and stale metadata
-    # would drop real new ranges. IS_POSSIBLE_LOCAL_ONLY is refused: the area code is
-    # missing, so the E.164 form would be wrong.
-    reason = phonenumbers.is_possible_number_with_reason(num)
-    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
-        return None
-    return num
-
-
-def _format_e164(num: phonenumbers.PhoneNumber) -> str:
-    e164: str = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
-    return e164
-
-
 def phone_e164(raw: str, default_region: str | None) -> str | None:
     """'+<digits>' (extension dropped), or None if unparseable. `default_region` applies
     only to numbers without a '+'/'00' prefix; any country form `country()` accepts."""
-    s = raw.strip()
-    if not s or len(s) > _MAX_PHONE_LEN:
-        return None
     cc = _country_code(default_region)
-    return _parse_e164(s, cc.upper() if cc else None)
+    return parse_e164(raw, cc.upper() if cc else None)
 
 
 def name(raw: str) -> str | None:
@@ -323,47 +274,26 @@ def _sha256_cached(style: Style, raw: str, cc: str | None) -> str | None:
     return _hash_one(style, raw, cc)
 
 
-# ---------------------------------------------------------------- platform specs
+# ---------------------------------------------------------------- per-platform blocks
 
 
-@dataclass(frozen=True, slots=True)
-class PlatformPii:
-    """Which canonical fields a platform receives hashed, and the style for each. A field
-    not listed is never hashed for that platform (it is raw, plain text, or unused)."""
-
-    fields: Mapping[str, Style]
-
-
-def _spec(**fields: Style) -> PlatformPii:
-    return PlatformPii(MappingProxyType(fields))
-
-
-PLATFORMS: Final[Mapping[str, PlatformPii]] = MappingProxyType(
-    {
-        "meta": _spec(
-            email="email_plain", phone="phone_digits", firstName="name", lastName="name",
-            city="city", state="state", zip="zip", country="country",
-            externalId="external_id", dateOfBirth="dob", gender="gender",
-        ),
-        # Address parts go to Google raw; ads records never carry raw PII, so they are omitted.
-        "google": _spec(email="email_google", phone="phone_e164", firstName="name",
-                        lastName="name"),
-        "linkedin": _spec(email="email_plain"),  # userInfo names are plain text: omitted
-        "tiktok": _spec(email="email_plain", phone="phone_e164", externalId="external_id_lower",
-                        firstName="name", lastName="name", zip="zip"),
-        "reddit": _spec(email="email_reddit", phone="phone_e164", externalId="external_id"),
-        "microsoft": _spec(email="email_reddit", phone="phone_e164"),  # externalId goes raw
-        "x": _spec(email="email_plain", phone="phone_e164"),
-    }
-)  # fmt: skip
-
-
-def _platform(platform: str) -> PlatformPii:
+def _rules(platform: str) -> PiiRules:
     try:
-        return PLATFORMS[platform]
+        return PLATFORMS[platform].rules
     except KeyError:
         known = ", ".join(sorted(PLATFORMS))
-        raise KeyError(f"no PII spec for platform {platform!r} (known: {known})") from None
+        raise KeyError(f"no platform {platform!r} in the registry (known: {known})") from None
+
+
+def _pairs(
+    rules: PiiRules, inputs: Mapping[str, str], given: Mapping[str, str]
+) -> Iterator[tuple[str, Style, str | None]]:
+    """(field, style, raw) to hash under `rules`: the listed fields, in the rules' order,
+    from `inputs`; with `others` set, every field given, in the caller's order."""
+    if rules.others is None:
+        return ((f, style, inputs.get(f)) for f, style in rules.fields.items())
+    others = rules.others
+    return ((f, rules.fields.get(f, others), raw) for f, raw in given.items())
 
 
 def hash_user(platform: str, fields: Mapping[str, str], *, country: str | None) -> dict[str, str]:
@@ -376,10 +306,10 @@ def hash_user_many(
 ) -> dict[str, dict[str, str]]:
     """`hash_user` for several destinations of one event, normalising and hashing each
     (field, style) pair once: Meta, TikTok, LinkedIn and X share one email hash, etc."""
-    specs = [(p, _platform(p)) for p in platforms]  # fail on a bad name before any work
+    specs = [(p, _rules(p)) for p in platforms]  # fail on a bad name before any work
     cc = _country_code(country) or _country_code(fields.get("country"))
     inputs = dict(fields)
-    # A stable internal id is the external id when none is given (pii.md §2 external_id).
+    # A stable internal id is the external id when none is given (docs/pii.md, external id).
     if not inputs.get("externalId") and inputs.get("userId"):
         inputs["externalId"] = inputs["userId"]
     # Meta's `country` is "always send": the event's country stands in for a missing field.
@@ -387,10 +317,9 @@ def hash_user_many(
         inputs["country"] = country
     memo: dict[tuple[str, Style], str | None] = {}
     out: dict[str, dict[str, str]] = {}
-    for platform, spec in specs:
+    for platform, rules in specs:
         block: dict[str, str] = {}
-        for field, style in spec.fields.items():
-            raw = inputs.get(field)
+        for field, style, raw in _pairs(rules, inputs, fields):
             if not raw:
                 continue
             key = (field, style)
@@ -402,23 +331,20 @@ def hash_user_many(
     return out
 
 
-_GENERIC_STYLES: Final[Mapping[str, Style]] = MappingProxyType(
-    {"email": "email_plain", "phone": "phone_e164", "firstName": "name", "lastName": "name"}
-)
-
-
 def hash_user_generic(
     fields: Mapping[str, str],
     *,
     mode: Literal["sha256", "hmac"],
     key: bytes | None,
     country: str | None = None,
+    rules: PiiRules = GENERIC_PII,
 ) -> dict[str, str]:
     """Hashed identity fields for CRM/warehouse hashed modes; same keys as `fields`.
 
-    email and phone as for X (plain, +E.164), names via `name`, anything else trimmed.
-    In hmac mode a 64-hex input is keyed like any other value instead of passed through:
-    the column promises keyed pseudonyms, and a bare SHA-256 is dictionary-reversible.
+    `rules` are the destination platform's (every CRM and warehouse platform hashes every
+    field it gets). In hmac mode a 64-hex input is keyed like any other value instead of
+    passed through: the column promises keyed pseudonyms, and a bare SHA-256 is
+    dictionary-reversible.
     """
     digest: Callable[[str], str]
     if mode == "hmac":
@@ -435,10 +361,9 @@ def hash_user_generic(
         raise ValueError(f"unknown hash mode {mode!r} (expected 'sha256' or 'hmac')")
     cc = _country_code(country) or _country_code(fields.get("country"))
     out: dict[str, str] = {}
-    for field, raw in fields.items():
+    for field, style, raw in _pairs(rules, fields, fields):
         if not raw:
             continue
-        style = _GENERIC_STYLES.get(field, "external_id")
         h = _hash_one(style, raw, cc, digest, passthrough=mode == "sha256")
         if h is not None:
             out[field] = h

@@ -1,4 +1,4 @@
-"""Lookup tables for PII normalisation (pii.md §2): US states and countries.
+"""Lookup tables for PII normalisation (docs/pii.md): US states and countries.
 
 Kept apart from `pii.py` so the hot-path module stays short. Keys are *folded*: NFC,
 lowercase, letters only (see `pii._fold`), so "New  York", "new-york" and "NEW YORK" all
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-# ANSI/FIPS two-letter codes Meta expects for `st` (pii.md §2). Territories are included
+# ANSI/FIPS two-letter codes Meta expects for `st` (docs/pii.md). Territories are included
 # because US-country events from them carry these codes too.
 _US_STATES: dict[str, str] = {
     "alabama": "al", "alaska": "ak", "arizona": "az", "arkansas": "ar",
