@@ -146,3 +146,32 @@ def observe_many(histogram: Histogram, amount: float, count: int) -> None:
         return
     total.inc(amount * count)
     buckets[bisect_left(bounds, amount)].inc(count)
+
+
+class LoadTelemetry:
+    """`eventyard load`'s metrics. topic is one of the configured output topics."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.rows = Counter(
+            "eventyard_load_rows", "Rows committed to the target database, per source topic.",
+            ["topic"], registry=r,
+        )
+        self.batches = Counter(
+            "eventyard_load_batches", "Batches committed (rows and offsets in one transaction).",
+            registry=r,
+        )
+        self.fenced = Counter(
+            "eventyard_load_fenced",
+            "Batches refused because another loader had moved the partition's stored offset.",
+            registry=r,
+        )
+        self.batch_seconds = Histogram(
+            "eventyard_load_batch_seconds", "Time to write one batch and its offsets.",
+            buckets=PROCESSING_BUCKETS, registry=r,
+        )
+        self.lag = Gauge(
+            "eventyard_load_lag", "Records between the stored offset and the high watermark.",
+            ["topic", "partition"], registry=r,
+        )

@@ -77,6 +77,9 @@ class Yard:
     async def send(self, records: list[tuple[bytes | None, bytes]]) -> int:
         return await send_records(self.settings, self.settings.topic_raw, records)
 
+    async def send_to(self, topic: str, records: list[tuple[bytes | None, bytes]]) -> int:
+        return await send_records(self.settings, topic, records)
+
     def reader(self, *, read_committed: bool = False) -> TopicReader:
         s = self.settings
         topics = [s.topic_ads, s.topic_crm, s.topic_warehouse, s.topic_dlq,

@@ -103,6 +103,11 @@ async def test_demo_summary_matches_topics(bootstrap: str, tmp_path: Path) -> No
         for role in ("ads", "crm", "warehouse") for r in records[topics[role]]
     )
     assert per_destination == {d: v["records"] for d, v in summary["destinations"].items()}
+    # The demo ends by loading every output record into DuckDB and querying it.
+    loaded = summary["warehouse_load"]
+    assert loaded["by_destination"] == per_destination
+    assert loaded["rows"] == counts["ads"] + counts["crm"] + counts["warehouse"]
+    assert sum(loaded["by_stage"].values()) == counts["warehouse"]
     reasons = Counter(headers_of(r)["eventyard-reason"].decode() for r in records[topics["dlq"]])
     assert reasons == summary["dead_letter_reasons"]
     # Six funnel stages, all of them in a 2,000-event run.

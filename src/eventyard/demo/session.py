@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from eventyard.demo.funnel import Funnel, FunnelStats
 from eventyard.demo.tally import Check, Rate, Tally, WorkerMetrics, reconcile
+from eventyard.demo.warehouse import WarehouseSummary, load_and_query
 from eventyard.errors import BrokerError
 from eventyard.kafka import clients as kafka
 from eventyard.local.broker import LocalBroker, free_port
@@ -83,6 +84,7 @@ class DemoState:
     checks: list[Check] = field(default_factory=list)
     error: str | None = None
     worker_log_tail: str | None = None
+    warehouse: WarehouseSummary | None = None  # the output topics loaded into DuckDB
 
     def update_rates(self) -> None:
         now = time.monotonic()
@@ -225,6 +227,8 @@ class DemoSession:
                     sent_duplicates=sum(st.funnel.duplicates.values()),
                     sent_malformed=sum(st.funnel.malformed.values()),
                 )
+                st.phase = "loading into DuckDB"
+                st.warehouse = await load_and_query(s, st.workdir / "warehouse.duckdb")
         finally:
             scraper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -16,6 +16,7 @@ from rich.json import JSON
 from rich.table import Table
 from rich.text import Text
 
+from eventyard.demo import warehouse
 from eventyard.demo.session import DemoState
 from eventyard.demo.tally import Sample
 
@@ -72,6 +73,11 @@ def to_json(st: DemoState) -> dict[str, Any]:
                       "duplicates": dict(st.funnel.duplicates),
                       "malformed": dict(st.funnel.malformed)},
         "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in st.checks],
+        "warehouse_load": None if st.warehouse is None else {
+            "rows": st.warehouse.rows,
+            "by_stage": dict(st.warehouse.by_stage),
+            "by_destination": {d: n for d, _c, n in st.warehouse.by_destination},
+        },
     }
 
 
@@ -221,6 +227,8 @@ def _next(st: DemoState) -> RenderableType:
 def print_summary(console: Console, st: DemoState) -> None:
     if st.error is None:
         console.print(render(st))
+        if st.warehouse is not None:
+            console.print(warehouse.render(st.warehouse))
         return
     # Totals of a run cut short cannot add up; what helps is why, and where to look.
     console.print(Text(f"✗ demo failed: {st.error}", style="bold red"))
