@@ -25,8 +25,10 @@ import yaml
 from prometheus_client import generate_latest
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic_settings import BaseSettings
 
 from eventyard.cli import COMMANDS
+from eventyard.load.settings import LoadSettings
 from eventyard.settings import Settings
 from eventyard.telemetry import RELOAD_RESULTS, SKIP_REASONS, Telemetry
 
@@ -306,19 +308,41 @@ def test_workers_bootstrap_from_an_advertised_listener(services: dict[str, Any])
         assert servers and set(servers) <= endpoints, name
 
 
+# Variable prefix -> the settings class that reads it (longest prefix first).
+SETTINGS_BY_PREFIX: list[tuple[str, type[BaseSettings]]] = [
+    ("EVENTYARD_LOAD_", LoadSettings), ("EVENTYARD_", Settings),
+]
+
+
 def test_every_eventyard_variable_in_compose_is_a_valid_setting(services: dict[str, Any]) -> None:
     seen = 0
     for name, service in services.items():
-        overrides = {}
+        overrides: dict[type[BaseSettings], dict[str, str]] = {}
         for key, value in environment(service).items():
-            if not key.startswith("EVENTYARD_"):
+            prefix, cls = next(((p, c) for p, c in SETTINGS_BY_PREFIX if key.startswith(p)),
+                               ("", None))
+            if cls is None:
                 continue
-            field = key.removeprefix("EVENTYARD_").lower()
-            assert field in Settings.model_fields, f"{name}: {key} is not a Settings field"
-            overrides[field] = value
+            field = key.removeprefix(prefix).lower()
+            assert field in cls.model_fields, f"{name}: {key} is not a {cls.__name__} field"
+            overrides.setdefault(cls, {})[field] = value
             seen += 1
-        Settings.model_validate(overrides)  # values parse as the worker would parse them
+        for cls, values in overrides.items():
+            cls.model_validate(values)  # values parse as the process would parse them
     assert seen
+
+
+def test_loader_service_runs_load_with_its_metrics_port_scraped(
+    services: dict[str, Any], prometheus: dict[str, Any]
+) -> None:
+    loader = services["loader"]
+    _parse_cli(loader["command"])
+    assert loader["command"] == ["load"]
+    port = int(environment(loader)["EVENTYARD_LOAD_METRICS_PORT"])
+    assert [str(p) for p in loader["expose"]] == [str(port)]
+    assert f":{port}/healthz" in " ".join(loader["healthcheck"]["test"])
+    job = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "eventyard-loader")
+    assert [(sd["names"], sd["port"]) for sd in job["dns_sd_configs"]] == [(["loader"], port)]
 
 
 def test_worker_is_scalable_and_runs_the_worker_command(services: dict[str, Any]) -> None:
