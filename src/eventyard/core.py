@@ -1,4 +1,4 @@
-"""The pure pipeline (DESIGN.md §2 steps 1, 2, 4, 5): bytes in, outcome values out.
+"""The pure pipeline (decode, validate, route, shape): bytes in, outcome values out.
 
 The runtime calls `admit` on the first hop (validate, learn the dedup key) and `process`
 on the second (validate again, route, shape, encode). Both are total: any input yields a

@@ -1,4 +1,4 @@
-"""Output record schema v1 (DESIGN.md §4) as pydantic models.
+"""Output record schema v1 (README, "output records") as pydantic models.
 
 The hot path builds plain dicts and encodes them with orjson (a model instance per record
 would cost more than the rest of routing); these models are the documented contract, the

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
         300.0, ge=1.0, description="Seconds between full garbage collections, run between "
         "batches (worker/gcpolicy.py); each pauses the loop ~0.1-0.3 s."
     )
-    session_timeout_ms: int = Field(6000, ge=1000, description="Short: see broker.md §2.")
+    session_timeout_ms: int = Field(6000, ge=1000, description="Short: see docs/broker.md §2.")
     heartbeat_interval_ms: int = Field(1000, ge=100)
     fetch_timeout_ms: int = Field(
         200, ge=10, description="Longest wait for a batch; also bounds how long a rebalance "

@@ -1,4 +1,4 @@
-"""Every metric name and label in one place (DESIGN.md §7).
+"""Every metric name and label in one place (the README's metrics table).
 
 Labels take bounded values only: destination and class come from the policy, reason from
 the closed list in contract.reasons and the skip reasons in routing, result from a fixed

@@ -2,7 +2,7 @@
 Kafka transaction, so a SIGKILL leaves no duplicate visible to read_committed readers.
 
 Needs Apache Kafka (EVENTYARD_BOOTSTRAP_SERVERS): Tansu cannot run it — its
-InitProducerId, abort and fencing gaps are in shared/reference/broker.md §3–5.
+InitProducerId, abort and fencing gaps are in docs/broker.md §3–5.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from eventyard.taxonomy import TAXONOMY
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_POLICY_PATH = REPO / "config" / "routing.yaml"
-REFERENCE_MAPPING = REPO.parent / "shared" / "reference" / "default-mapping.yaml"
 
 # 2025-06-15T15:06:40Z: fixed so every age/future check is reproducible.
 NOW_MS = 1_750_000_000_000

@@ -1,4 +1,4 @@
-"""The raw event contract v1 and its closed list of dead-letter reasons (DESIGN.md §3).
+"""The raw event contract v1 and its closed list of dead-letter reasons.
 
 Every code in contract.reasons.REASONS is produced by a concrete input through
 core.process; a code added without a row here fails `test_table_covers_every_reason`.

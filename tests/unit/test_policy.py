@@ -70,7 +70,7 @@ def test_default_policy_loads(default_policy: CompiledPolicy) -> None:
 
 def test_default_policy_summary(default_policy: CompiledPolicy) -> None:
     routes = sum(len(r) for r in default_policy.routes.values())
-    assert routes == 215  # the non-null cells of shared/reference/default-mapping.yaml
+    assert routes == 215  # the non-null cells of tests/unit/data/default-mapping.yaml
     summary = default_policy.summary()
     assert summary == (
         f"policy {default_policy.version}: 8 destinations (meta, google, linkedin, tiktok, "

@@ -1,4 +1,4 @@
-"""Start and stop a local Tansu broker (tests, demo, bench) — see shared/reference/broker.md §1.
+"""Start and stop a local Tansu broker (tests, demo, bench) — see docs/broker.md §1.
 
 Tansu keeps everything in memory and starts in ~12 ms, so a broker per test session (or
 module) is cheap and gives full isolation. It is stopped by its own PID only: never by
