@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
+
+from eventyard.errors import BrokerError, BrokerUnreachable, ConfigError
 
 # subcommand -> (module, help). Each module exposes `add_arguments(parser)` and
 # `run(args) -> int`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check-policy": ("eventyard.commands.check_policy", "lint a routing policy file"),
-    "explain": ("eventyard.commands.explain", "show what the router would do with one event"),
+    "explain": ("eventyard.commands.explain", "show what the router would do with events"),
     "events": ("eventyard.commands.events", "list the canonical events"),
     "test-policy": ("eventyard.commands.test_policy", "run the policy unit tests"),
     "worker": ("eventyard.commands.worker", "run a routing worker"),
@@ -51,14 +54,45 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
     return parser, runners
 
 
+def _error(message: object) -> None:
+    for line in str(message).splitlines():
+        print(f"error: {line}", file=sys.stderr)
+
+
+def run_command(run: Runner, args: argparse.Namespace) -> int:
+    """Run one command; the errors a person can act on become a line and an exit status.
+
+    One convention for every command: messages for a person go to stderr, one line each,
+    never a traceback; exit status 2 for a usage or configuration error (a bad flag, a bad
+    EVENTYARD_* value, a file that cannot be read, a port in use), 1 for a failed check or
+    operation (a policy with errors, a dead-lettered event, an unreachable broker)."""
+    try:
+        return int(run(args))
+    except ConfigError as exc:
+        _error(exc)
+        return 2
+    except (BrokerUnreachable, BrokerError) as exc:
+        _error(exc)
+        return 1
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        _error(f"cannot read {exc.filename}: {exc.strerror}")
+        return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from eventyard.settings_load import misspelt
+
+    for warning in misspelt(os.environ):
+        print(warning, file=sys.stderr)
     # Import only the module of the command asked for.
     if argv and argv[0] in COMMANDS:
         module = importlib.import_module(COMMANDS[argv[0]][0])
         parser = argparse.ArgumentParser(prog=f"eventyard {argv[0]}")
         module.add_arguments(parser)
-        return int(module.run(parser.parse_args(argv[1:])))
+        return run_command(module.run, parser.parse_args(argv[1:]))
     parser, _ = build_parser()
     parser.parse_args(argv)
     return 2

@@ -74,3 +74,7 @@ class ConfigError(EventyardError):
 
 class BrokerError(EventyardError):
     """The local Tansu broker could not be started or reached."""
+
+
+class BrokerUnreachable(EventyardError):
+    """No Kafka broker answered at the configured bootstrap servers."""

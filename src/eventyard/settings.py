@@ -97,11 +97,12 @@ class Settings(BaseSettings):
         # Files win over nothing but never over an explicit value: Kubernetes mounts
         # secrets as files, and an explicit env var is the operator's override.
         if self.sasl_password is None and self.sasl_password_file is not None:
-            object.__setattr__(
-                self, "sasl_password", SecretStr(self.sasl_password_file.read_text().strip())
-            )
+            secret = _read_secret("EVENTYARD_SASL_PASSWORD_FILE", self.sasl_password_file)
+            object.__setattr__(self, "sasl_password", secret)
         if self.hmac_key is None and self.hmac_key_file is not None:
-            object.__setattr__(self, "hmac_key", SecretStr(self.hmac_key_file.read_text().strip()))
+            object.__setattr__(
+                self, "hmac_key", _read_secret("EVENTYARD_HMAC_KEY_FILE", self.hmac_key_file)
+            )
         if self.security_protocol.startswith("SASL") and self.sasl_mechanism is None:
             raise ValueError("EVENTYARD_SASL_MECHANISM is required with a SASL security protocol")
         return self
@@ -125,6 +126,13 @@ class Settings(BaseSettings):
             self.topic_dedup,
             self.topic_duplicates,
         ]
+
+
+def _read_secret(variable: str, path: Path) -> SecretStr:
+    try:
+        return SecretStr(path.read_text().strip())
+    except OSError as exc:
+        raise ValueError(f"{variable}: cannot read {path}: {exc.strerror}") from None
 
 
 def settings_with(**flags: Any) -> Settings:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 from pathlib import Path
 
 from eventyard.errors import BrokerError
 from eventyard.local.broker import LocalBroker
+from eventyard.preflight import check_port_free
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.port is not None:
+        check_port_free("127.0.0.1", args.port, "--port")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -27,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"export EVENTYARD_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
             while not stop.wait(0.5):
                 if not broker.alive():
-                    print(f"broker exited: {broker.log_tail()}", flush=True)
+                    print(f"error: broker exited: {broker.log_tail()}", file=sys.stderr, flush=True)
                     return 1
     except BrokerError as exc:
-        print(f"error: {exc}", flush=True)
+        print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
     return 0

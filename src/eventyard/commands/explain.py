@@ -22,7 +22,7 @@ from eventyard.errors import PolicyError
 from eventyard.policy import CompiledPolicy, load_policy
 from eventyard.routing.outcome import DeadLetter, Routed
 from eventyard.routing.skips import skip_detail
-from eventyard.settings import settings_with
+from eventyard.settings_load import load_settings
 
 # Reading the rest of an over-long line in chunks keeps memory flat.
 _SKIP_CHUNK = 1 << 16
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         print(exc, file=sys.stderr)  # one FILE:LINE: PATH: message line per problem
         return 2  # the policy is configuration: fix it, then explain
-    max_bytes = settings_with().max_event_bytes
+    max_bytes = load_settings({"max_event_bytes"}).max_event_bytes
     if args.file == "-":
         dead = _answer_all(sys.stdin.buffer, policy, now_ms, max_bytes, as_json=args.json)
     else:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Iterable, Iterator
 from typing import IO
 
 import orjson
+from aiokafka.errors import KafkaConnectionError
 
 from eventyard.kafka import clients as kafka
-from eventyard.settings import Settings, settings_with
+from eventyard.kafka.reach import unreachable
+from eventyard.settings import Settings
+from eventyard.settings_load import KAFKA, PRODUCER, load_settings
 
 # Await delivery in chunks so memory stays flat on large files while produce stays batched.
 CHUNK = 10_000
@@ -46,7 +50,11 @@ async def send_records(
 ) -> int:
     """Produce (key, value) pairs with acks=all; returns the count acknowledged."""
     producer = kafka.producer(settings)
-    await producer.start()
+    try:
+        await producer.start()
+    except KafkaConnectionError:
+        await producer.stop()
+        raise unreachable(settings) from None
     count = 0
     try:
         pending: list[asyncio.Future[object]] = []
@@ -70,8 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_with(bootstrap_servers=args.bootstrap_servers)
+    settings = load_settings(KAFKA | PRODUCER | {"topic_raw"},
+                             bootstrap_servers=args.bootstrap_servers)
     topic = args.topic or settings.topic_raw
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its errors are ours to say
 
     def records(stream: IO[bytes]) -> Iterator[tuple[bytes | None, bytes]]:
         return ((key_of(line), line) for line in read_lines(stream))

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import shutil
+import sys
 from pathlib import Path
 
 from eventyard.errors import PolicyError
 from eventyard.policy import load_policy
-from eventyard.settings import Settings, settings_with
+from eventyard.preflight import check_port_free
+from eventyard.settings import Settings
+from eventyard.settings_load import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return settings_with(
+    return load_settings(
+        None,  # the worker uses every setting
         policy_path=args.policy,
         bootstrap_servers=args.bootstrap_servers,
         metrics_port=args.metrics_port,
@@ -33,11 +38,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         policy = load_policy(settings.policy_path)
     except PolicyError as exc:
-        print(f"error: policy {settings.policy_path} is invalid:\n{exc}")
+        print(exc, file=sys.stderr)  # one FILE:LINE: PATH: message line per problem
+        print(f"error: policy {settings.policy_path} does not load", file=sys.stderr)
         return 2
-    except OSError as exc:
-        print(f"error: cannot read policy {settings.policy_path}: {exc.strerror}")
-        return 2
+    for warning in policy.warnings:
+        print(warning.render(), file=sys.stderr)
+    where = "--metrics-port" if args.metrics_port is not None else "EVENTYARD_METRICS_PORT"
+    check_port_free(settings.metrics_host, settings.metrics_port, where)
+    from eventyard.kafka.reach import probe
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    asyncio.run(probe(settings))  # BrokerUnreachable: one line naming the address
+    logging.getLogger("aiokafka").setLevel(logging.NOTSET)
 
     # Imported here so `eventyard --help` and other commands do not pay for faust.
     import faust

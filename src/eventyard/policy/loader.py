@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from eventyard.errors import PolicyError, PolicyProblem
+from eventyard.errors import ConfigError, PolicyError, PolicyProblem
 from eventyard.policy.compile import compile_policy
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.policy.lint import lint, lint_aliases
@@ -33,7 +33,12 @@ def _hmac_key_from_env() -> bytes | None:
         return key.encode()
     key_file = os.environ.get(HMAC_KEY_ENV + "_FILE")
     if key_file:
-        return Path(key_file).read_bytes().strip()
+        try:
+            return Path(key_file).read_bytes().strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"{HMAC_KEY_ENV}_FILE: cannot read {key_file}: {exc.strerror}"
+            ) from None
     return None
 
 

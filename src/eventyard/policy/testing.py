@@ -40,7 +40,7 @@ from pydantic import (
 from eventyard.contract.deadletter import DeadLetter
 from eventyard.contract.reasons import REASONS
 from eventyard.core import process
-from eventyard.errors import PolicyProblem
+from eventyard.errors import PolicyProblem, ProblemKind
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.policy.yamlsource import SourceMap, load_yaml
 
@@ -185,23 +185,27 @@ def load_cases(data: bytes, file: str) -> tuple[list[PolicyCase], list[PolicyPro
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return [], [PolicyProblem(file, 1, "", "the file is not UTF-8")]
+        return [], [PolicyProblem(file, 1, "", "the file is not UTF-8", "not_utf8")]
     raw, smap, problems = load_yaml(text, file)
     if raw is None:
         # load_yaml speaks of "the policy file"; here it is a test file.
         return [], [
-            PolicyProblem(p.file, p.line, p.path, "the test file has no cases")
+            PolicyProblem(p.file, p.line, p.path, "the test file has no cases", "empty_file")
             if p.message.startswith("the policy file is empty") else p
             for p in problems
         ]
     if not isinstance(raw, list) or not raw:
-        return [], [*problems, smap.problem((), "a test file is a non-empty list of cases")]
+        return [], [
+            *problems, smap.problem((), "a test file is a non-empty list of cases", "bad_case")
+        ]
     cases: list[PolicyCase] = []
     first_line: dict[str, int] = {}
     for i, item in enumerate(raw):
         line = smap.line((i,))
         if not isinstance(item, dict):
-            problems.append(PolicyProblem(file, line, f"[{i}]", "a case must be a mapping"))
+            problems.append(
+                PolicyProblem(file, line, f"[{i}]", "a case must be a mapping", "bad_case")
+            )
             continue
         try:
             model = _CaseModel.model_validate(item)
@@ -212,6 +216,7 @@ def load_cases(data: bytes, file: str) -> tuple[list[PolicyCase], list[PolicyPro
             problems.append(PolicyProblem(
                 file, line, f"[{i}].name",
                 f"duplicate case name (first used on line {first_line[model.name]})",
+                "duplicate_case",
             ))
             continue
         first_line[model.name] = line
@@ -226,7 +231,8 @@ def _problems(exc: ValidationError, index: int, smap: SourceMap) -> list[PolicyP
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         msg = msg.removeprefix("Value error, ")
         path = f"[{index}]" + "".join(f".{p}" for p in loc)
-        out.append(PolicyProblem(smap.file, smap.line((index, *loc)), path, msg))
+        kind: ProblemKind = "unknown_key" if err["type"] == "extra_forbidden" else "bad_case"
+        out.append(PolicyProblem(smap.file, smap.line((index, *loc)), path, msg, kind))
     return out
 
 
@@ -346,7 +352,9 @@ def run_suite(policy: CompiledPolicy, files: Sequence[Path]) -> SuiteResult:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            problems.append(PolicyProblem(str(path), 1, "", f"cannot read: {exc.strerror}"))
+            problems.append(PolicyProblem(
+                str(path), 1, "", f"cannot read: {exc.strerror}", "unreadable_file"
+            ))
             continue
         cases, found = load_cases(data, str(path))
         problems += found

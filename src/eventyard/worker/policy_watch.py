@@ -179,7 +179,7 @@ class PolicyWatcher:
             except Exception as exc:  # a loader bug must not kill the watcher
                 policy = None
                 problems = (PolicyProblem(str(self.path), 1, "", f"loader failed: "
-                                          f"{type(exc).__name__}"),)
+                                          f"{type(exc).__name__}", "reload_failed"),)
             after = _fingerprint(self.path)
             judged = policy.version if policy is not None else before
             # Judge only bytes still on disk: a file that changed while it was read is
@@ -188,7 +188,8 @@ class PolicyWatcher:
                 return _Attempt(after, policy, problems)
         # Never apply bytes that are no longer on disk. "changing" matches no content hash,
         # so the next poll tries again.
-        problem = PolicyProblem(str(self.path), 1, "", "the file kept changing while it was read")
+        problem = PolicyProblem(str(self.path), 1, "", "the file kept changing while it was read",
+                                "reload_failed")
         return _Attempt("changing", None, (problem,))
 
     def _settle(self, attempt: _Attempt) -> ReloadResult:
