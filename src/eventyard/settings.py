@@ -137,5 +137,9 @@ def _read_secret(variable: str, path: Path) -> SecretStr:
 
 def settings_with(**flags: Any) -> Settings:
     """Settings from the environment, with the command-line flags that were given on top
-    (a flag left at None means "not given", so the EVENTYARD_* value stands)."""
-    return Settings(**{k: v for k, v in flags.items() if v is not None})
+    (a flag left at None means "not given", so the EVENTYARD_* value stands). A bad value
+    is a ConfigError naming the variable; settings_load.load_settings also leaves alone
+    the settings a command does not use."""
+    from eventyard.settings_load import load_settings
+
+    return load_settings(None, **flags)

@@ -203,3 +203,14 @@ def test_no_traceback_from_the_installed_command() -> None:
     assert proc.returncode == 2
     assert proc.stderr == "error: EVENTYARD_PARTITIONS: must be at least 1 (got '-3')\n"
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("argv", [["dlq", "stats"], ["trace", "e-1"], ["tap", "raw"]])
+def test_every_kafka_command_names_a_bad_variable(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EVENTYARD_FETCH_TIMEOUT_MS", "soon")
+    assert main(argv) == 2
+    assert one_line(capsys).endswith(
+        "EVENTYARD_FETCH_TIMEOUT_MS: must be a whole number (got 'soon')"
+    )

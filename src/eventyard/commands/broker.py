@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"export EVENTYARD_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
             while not stop.wait(0.5):
                 if not broker.alive():
-                    print(f"error: broker exited: {broker.log_tail()}", file=sys.stderr, flush=True)
+                    print(f"error: broker exited: {broker.log_tail()}", file=sys.stderr,
+                          flush=True)
                     return 1
     except BrokerError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
