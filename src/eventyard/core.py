@@ -46,7 +46,7 @@ def process(
         if isinstance(decoded, DeadLetter):
             return decoded
         return route_event(decoded.event, decoded.event_time_ms, record_ts_ms, policy, now_ms,
-                           sent_as=decoded.sent_as)
+                           decoded.warnings, sent_as=decoded.sent_as)
     except Exception as exc:
         return DeadLetter("internal.error", f"router: {type(exc).__name__} while routing")
 

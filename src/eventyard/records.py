@@ -44,6 +44,13 @@ class RouteStatus(BaseModel):
     )
 
 
+class FieldWarning(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="The raw-event field that was corrected or dropped.")
+    code: str = Field(description="A code from the closed list in docs/reason-codes.md.")
+
+
 class RoutedRecord(BaseModel):
     """One record on eventyard.ads, eventyard.crm or eventyard.warehouse."""
 
@@ -77,4 +84,8 @@ class RoutedRecord(BaseModel):
     properties: dict[str, Any] | None = None
     routedTo: dict[str, RouteStatus] | None = Field(
         None, description="Warehouse records only: every destination and what it got."
+    )
+    warnings: list[FieldWarning] | None = Field(
+        None, description="Warehouse records only, when any: raw-event fields the router "
+        "corrected or dropped to route the event (docs/reason-codes.md).",
     )

@@ -12,6 +12,8 @@ from bisect import bisect_left
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from eventyard.contract.reasons import WARNINGS
+
 # Sub-millisecond (a batch of the pure core) up to tens of seconds (a stalled broker).
 PROCESSING_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -52,6 +54,13 @@ class Telemetry:
             "eventyard_dead_letters",
             "Records sent to the dead-letter topic, per reason code.",
             ["reason"],
+            registry=r,
+        )
+        self.warnings = Counter(
+            "eventyard_warnings",
+            "Routed events with a field corrected or dropped, per warning code "
+            "(docs/reason-codes.md).",
+            ["code"],
             registry=r,
         )
         self.events_rekeyed = Counter(
@@ -120,6 +129,8 @@ class Telemetry:
         )
         for result in RELOAD_RESULTS:
             self.policy_reloads.labels(result=result)
+        for code in WARNINGS:  # a closed list: every series exists from the start
+            self.warnings.labels(code=code)
 
     def set_policy_version(self, version: str) -> None:
         self.policy_info.clear()

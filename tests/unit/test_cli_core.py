@@ -118,7 +118,9 @@ def test_check_policy_through_the_installed_entry_point() -> None:
 
 def test_explain_json_routed(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
     result = explain_json(capsys, "--now", "2025-01-01T12:00:00+00:00", event_file(SIGNUP))
-    assert set(result) == {"outcome", "event", "policyVersion", "records", "skipped", "why"}
+    assert set(result) == {"outcome", "event", "policyVersion", "records", "skipped", "why",
+                           "warnings"}
+    assert result["warnings"] == []
     assert result["outcome"] == "routed"
     assert result["policyVersion"] == load_policy(POLICY).version
     assert result["skipped"] == {}
@@ -147,15 +149,30 @@ def test_explain_reads_stdin(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_explain_json_dead_letter(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    broken = {**SIGNUP, "email": "not-an-email@@x"}
+    broken = {**SIGNUP, "eventId": "evt cli 1"}
     result = explain_json(capsys, event_file(broken), code=1)
     assert result == {
         "outcome": "dead_letter",
-        "reason": "contract.email.invalid",
+        "reason": "contract.eventId.format",
         "detail": result["detail"],
     }
-    assert result["detail"].startswith("email:")
-    assert "not-an-email@@x" not in result["detail"]
+    assert result["detail"].startswith("eventId:")
+    assert "evt cli 1" not in result["detail"]
+
+
+def test_explain_shows_a_dropped_field_as_a_warning(
+    event_file: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = {**SIGNUP, "email": "not-an-email@@x"}
+    result = explain_json(capsys, "--now", "2025-01-01T12:00:00+00:00", event_file(broken))
+    assert result["outcome"] == "routed"
+    assert result["warnings"] == [{"field": "email", "code": "email.invalid"}]
+    [wh] = [r["value"] for r in result["records"] if r["value"]["class"] == "warehouse"]
+    assert wh["warnings"] == result["warnings"] and "email" not in wh["user"]
+    assert "not-an-email" not in orjson.dumps(result).decode()
+    assert main(["explain", "--policy", POLICY, "--now", "2025-01-01T12:00:00+00:00",
+                 event_file(broken)]) == 0
+    assert "email: email.invalid" in capsys.readouterr().out
 
 
 def test_explain_json_invalid_json(event_file: Any, capsys: pytest.CaptureFixture[str]) -> None:

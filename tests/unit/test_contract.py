@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from eventyard import core
-from eventyard.contract.reasons import FIELD_RULES, REASONS
+from eventyard.contract.reasons import FIELD_RULES, REASONS, WARNINGS
 from eventyard.policy import CompiledPolicy
 from eventyard.routing.outcome import Admitted, DeadLetter, Routed
 
@@ -73,34 +73,55 @@ CASES: list[Any] = [
     pytest.param("contract.timestamp.type", ev(timestamp=1.5), id="contract.timestamp.type"),
     pytest.param("contract.timestamp.format", ev(timestamp="2024-06-01"),
                  id="contract.timestamp.format"),
-    # source
-    pytest.param("contract.source.invalid", ev(source="website"), id="contract.source.invalid"),
-    # identity ids
+    # identity ids: a wrong type or length is a dead letter, an empty one is dropped
     *[
         pytest.param(f"contract.{f}.{rule}",
                      ev(**{"userId": ..., "email": "a@example.com", f: val}),
                      id=f"contract.{f}.{rule}")
         for f in ("userId", "anonymousId", "externalId")
-        for rule, val in (("type", 42), ("empty", ""), ("too_long", "i" * 256))
+        for rule, val in (("type", 42), ("too_long", "i" * 256))
     ],
-    # email / phone
-    pytest.param("contract.email.type", ev(email=["a@example.com"]), id="contract.email.type"),
-    pytest.param("contract.email.too_long", ev(email="m" * 310 + "@example.com"),
-                 id="contract.email.too_long"),
-    pytest.param("contract.email.invalid", ev(email=BAD_EMAIL), id="contract.email.invalid"),
-    pytest.param("contract.phone.type", ev(phone=4155550123), id="contract.phone.type"),
-    pytest.param("contract.phone.too_long", ev(phone="1" * 33), id="contract.phone.too_long"),
-    pytest.param("contract.phone.invalid", ev(phone="call me maybe"), id="contract.phone.invalid"),
-    # plain text fields
+    pytest.param("contract.consent.type", ev(consent=True), id="contract.consent.type"),
+    pytest.param("contract.consent.unknown_key", ev(consent={"marketing": True}),
+                 id="contract.consent.unknown_key"),
+    pytest.param("contract.consent.value_type", ev(consent={"ads": "yes"}),
+                 id="contract.consent.value_type"),
+    # value and currency of a money event
+    pytest.param("contract.value.type", ev(event="Purchase", value="49,50", currency="USD"),
+                 id="contract.value.type"),
+    pytest.param("contract.currency.type", ev(event="Purchase", value=1, currency=840),
+                 id="contract.currency.type"),
+    pytest.param("contract.currency.invalid", ev(event="Purchase", value=1, currency="ZZZ"),
+                 id="contract.currency.invalid"),
+    pytest.param("contract.currency.missing", ev(event="Purchase", value=10),
+                 id="contract.currency.missing"),
+    pytest.param("contract.properties.too_deep", ev(properties=deep(9)),
+                 id="contract.properties.too_deep"),
+]
+
+# code -> raw bytes that must route, with exactly that warning.
+WARNING_CASES: list[Any] = [
+    pytest.param("source.invalid", ev(source="website"), id="source.invalid"),
     *[
-        pytest.param(f"contract.{f}.{rule}", ev(**{f: val}), id=f"contract.{f}.{rule}")
+        pytest.param(f"{f}.empty", ev(**{f: "  "}), id=f"{f}.empty")
+        for f in ("anonymousId", "externalId")
+    ],
+    pytest.param("userId.empty", ev(userId="", anonymousId="anon-1"), id="userId.empty"),
+    pytest.param("email.type", ev(email=["a@example.com"]), id="email.type"),
+    pytest.param("email.too_long", ev(email="m" * 310 + "@example.com"), id="email.too_long"),
+    pytest.param("email.invalid", ev(email=BAD_EMAIL), id="email.invalid"),
+    pytest.param("phone.type", ev(phone=4155550123), id="phone.type"),
+    pytest.param("phone.too_long", ev(phone="1" * 33), id="phone.too_long"),
+    pytest.param("phone.invalid", ev(phone="call me maybe"), id="phone.invalid"),
+    *[
+        pytest.param(f"{f}.{rule}", ev(**{f: val}), id=f"{f}.{rule}")
         for f in ("firstName", "lastName", "city", "state", "zip", "companyDomain")
         for rule, val in (("type", 3), ("too_long", "z" * 256))
     ],
-    pytest.param("contract.country.type", ev(country=840), id="contract.country.type"),
-    pytest.param("contract.country.invalid", ev(country="QQ"), id="contract.country.invalid"),
+    pytest.param("country.type", ev(country=840), id="country.type"),
+    pytest.param("country.invalid", ev(country="QQ"), id="country.invalid"),
     *[
-        pytest.param(f"contract.{f}.{rule}", ev(**{f: val}), id=f"contract.{f}.{rule}")
+        pytest.param(f"{f}.{rule}", ev(**{f: val}), id=f"{f}.{rule}")
         for f in ("pageUrl", "referrer")
         for rule, val in (
             ("type", {"href": "https://example.com"}),
@@ -108,31 +129,24 @@ CASES: list[Any] = [
             ("invalid", "ftp://example.com/file"),
         )
     ],
-    pytest.param("contract.ip.type", ev(ip=16909060), id="contract.ip.type"),
-    pytest.param("contract.ip.invalid", ev(ip="300.1.2.3"), id="contract.ip.invalid"),
-    pytest.param("contract.userAgent.type", ev(userAgent=False), id="contract.userAgent.type"),
-    pytest.param("contract.userAgent.too_long", ev(userAgent="U" * 1025),
-                 id="contract.userAgent.too_long"),
-    pytest.param("contract.clickIds.type", ev(clickIds="gclid=abc"), id="contract.clickIds.type"),
-    pytest.param("contract.clickIds.unknown_key", ev(clickIds={"fbclid": "abc123"}),
-                 id="contract.clickIds.unknown_key"),
-    pytest.param("contract.clickIds.value_type", ev(clickIds={"gclid": 123}),
-                 id="contract.clickIds.value_type"),
-    pytest.param("contract.consent.type", ev(consent=True), id="contract.consent.type"),
-    pytest.param("contract.consent.unknown_key", ev(consent={"marketing": True}),
-                 id="contract.consent.unknown_key"),
-    pytest.param("contract.consent.value_type", ev(consent={"ads": "yes"}),
-                 id="contract.consent.value_type"),
-    pytest.param("contract.value.type", ev(value="49.50", currency="USD"),
-                 id="contract.value.type"),
-    pytest.param("contract.currency.type", ev(value=1, currency=840), id="contract.currency.type"),
-    pytest.param("contract.currency.invalid", ev(value=1, currency="usd"),
-                 id="contract.currency.invalid"),
-    pytest.param("contract.currency.missing", ev(value=10), id="contract.currency.missing"),
-    pytest.param("contract.properties.type", ev(properties=["a", "b"]),
-                 id="contract.properties.type"),
-    pytest.param("contract.properties.too_deep", ev(properties=deep(9)),
-                 id="contract.properties.too_deep"),
+    pytest.param("ip.type", ev(ip=16909060), id="ip.type"),
+    pytest.param("ip.invalid", ev(ip="300.1.2.3"), id="ip.invalid"),
+    pytest.param("userAgent.type", ev(userAgent=False), id="userAgent.type"),
+    pytest.param("userAgent.too_long", ev(userAgent="U" * 1025), id="userAgent.too_long"),
+    pytest.param("clickIds.type", ev(clickIds="gclid=abc"), id="clickIds.type"),
+    pytest.param("clickIds.unknown_key", ev(clickIds={"gclid": "g-1", "utm_source": "x"}),
+                 id="clickIds.unknown_key"),
+    pytest.param("clickIds.value_type", ev(clickIds={"gclid": 123}), id="clickIds.value_type"),
+    pytest.param("clickIds.empty", ev(clickIds={"gclid": " "}), id="clickIds.empty"),
+    pytest.param("value.type", ev(value=True, currency="USD"), id="value.type"),
+    pytest.param("value.coerced", ev(event="Purchase", value="49.00", currency="USD"),
+                 id="value.coerced"),
+    pytest.param("value.negative", ev(event="Purchase", value=-49.0, currency="USD"),
+                 id="value.negative"),
+    pytest.param("currency.type", ev(value=1, currency=840), id="currency.type"),
+    pytest.param("currency.invalid", ev(value=1, currency="ZZZ"), id="currency.invalid"),
+    pytest.param("currency.missing", ev(value=10), id="currency.missing"),
+    pytest.param("properties.type", ev(properties=["a", "b"]), id="properties.type"),
 ]
 
 # Codes that no well-formed input can produce; each has its own test below.
@@ -141,6 +155,30 @@ PRODUCED_ELSEWHERE = {"internal.error": "test_internal_error_is_a_dead_letter_no
 
 def _code(param: Any) -> str:
     return str(param.values[0])
+
+
+def test_warning_table_covers_every_warning() -> None:
+    table = [_code(p) for p in WARNING_CASES]
+    assert len(table) == len(set(table)), "a code appears twice in WARNING_CASES"
+    assert set(table) == set(WARNINGS), (
+        f"missing a producing input: {sorted(set(WARNINGS) - set(table))}; "
+        f"not in WARNINGS: {sorted(set(table) - set(WARNINGS))}"
+    )
+
+
+@pytest.mark.parametrize(("code", "value"), WARNING_CASES)
+def test_warning_is_produced_and_the_event_routed(
+    code: str, value: bytes, default_policy: CompiledPolicy
+) -> None:
+    outcome = core.process(value, NOW_MS, default_policy, NOW_MS)
+    assert isinstance(outcome, Routed), f"{code}: dead-lettered: {outcome}"
+    assert code in {w.code for w in outcome.warnings}, outcome.warnings
+    [wh] = [orjson.loads(r.value) for r in outcome.records if r.klass == "warehouse"]
+    assert {"field": code.split(".")[0], "code": code} in wh["warnings"]
+    # A warning names the field, never its value.
+    for text in _strings(orjson.loads(value)):
+        if len(text) >= 3:
+            assert text not in orjson.dumps(wh["warnings"]).decode()
 
 
 def test_table_covers_every_reason() -> None:
@@ -234,38 +272,67 @@ def test_reason_codes_are_dotted_lowercase_and_metric_safe() -> None:
         ("ip", "10.0.0.999"),
         ("pageUrl", "javascript:alert(document.cookie)"),
         ("zip", "94107-" + "9" * 260),
-        # `$` alone matches before a trailing newline: every rule must see the whole value.
-        ("email", "ada.lovelace@example.com\n"),
-        ("phone", "+1 415 555 0100\n"),
-        ("ip", "10.0.0.1\n"),
-        ("pageUrl", "https://example.com/pricing\n"),
+        # `$` alone matches before a newline: every rule must see the whole value.
+        ("email", "ada.lovelace@example.com\nbcc@example.com"),
+        ("ip", "10.0.0.1\n10.0.0.2"),
     ],
 )
-def test_detail_names_the_field_never_the_pii_value(
-    run: Any, make_event: Any, field: str, value: str
+def test_a_dropped_field_is_named_never_echoed(
+    run: Any, make_event: Any, records: Any, field: str, value: str
 ) -> None:
     outcome = run(make_event(**{field: value}))
-    assert isinstance(outcome, DeadLetter)
-    assert outcome.reason.startswith(f"contract.{field}.")
-    assert outcome.detail.startswith(f"{field}:")
-    assert value not in outcome.detail
-    assert value[:12] not in outcome.detail
+    assert isinstance(outcome, Routed)
+    assert [(w.field, w.code.split(".")[0]) for w in outcome.warnings] == [(field, field)]
+    for record in outcome.records:
+        assert value[:12] not in record.value.decode()
 
 
-def test_bad_email_detail_says_what_rule_failed(run: Any, make_event: Any) -> None:
-    outcome = run(make_event(email=BAD_EMAIL))
-    assert outcome == DeadLetter(outcome.reason, outcome.detail)
-    assert outcome.reason == "contract.email.invalid"
-    assert "@" in outcome.detail  # the rule ("one @ ...") is explained
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("email", "ada.lovelace@example.com\n"), ("phone", "+1 415 555 0100\n"),
+     ("ip", "10.0.0.1\n"), ("pageUrl", "https://example.com/pricing\n"),
+     ("email", "  jane@example.com "), ("userId", " user-7f3a\t")],
+)
+def test_surrounding_whitespace_is_trimmed_not_a_problem(
+    run: Any, make_event: Any, records: Any, field: str, value: str
+) -> None:
+    outcome = run(make_event(**{field: value}))
+    assert isinstance(outcome, Routed) and outcome.warnings == ()
+    wh = records(outcome)["warehouse"]
+    assert value.strip() in orjson.dumps(wh).decode()
+
+
+def test_a_form_s_trailing_space_on_the_only_identity_still_routes(run: Any) -> None:
+    outcome = run(ev(userId=..., email="jane@example.com "))
+    assert isinstance(outcome, Routed) and outcome.warnings == ()
+
+
+def test_padded_event_and_event_id_are_trimmed(run: Any) -> None:
+    outcome = run(ev(event=" SignUp\n", eventId="\tevt-0001 "))
+    assert isinstance(outcome, Routed)
+    assert (outcome.event, outcome.event_id) == ("SignUp", "evt-0001")
+
+
+def test_an_unusable_only_identity_is_a_dead_letter_that_says_so(run: Any) -> None:
+    outcome = run(ev(userId=..., email=BAD_EMAIL))
+    assert isinstance(outcome, DeadLetter) and outcome.reason == "contract.identity.missing"
+    assert "email was dropped" in outcome.detail
     assert BAD_EMAIL not in outcome.detail
 
 
-def test_several_problems_name_the_others_without_values(run: Any, make_event: Any) -> None:
+def test_several_dropped_fields_each_warn(run: Any, make_event: Any) -> None:
     outcome = run(make_event(email=BAD_EMAIL, phone="dial-zero-private", ip="999.1.1.1"))
+    assert isinstance(outcome, Routed)
+    assert {w.code for w in outcome.warnings} == {"email.invalid", "phone.invalid", "ip.invalid"}
+
+
+def test_several_problems_name_the_others_without_values(run: Any) -> None:
+    outcome = run(ev(eventId="evt 0001", consent={"ads": "nope-private"},
+                     timestamp="yesterday-private", email=BAD_EMAIL))
     assert isinstance(outcome, DeadLetter)
     assert "+2 more" in outcome.detail
-    assert "ip" in outcome.detail and "phone" in outcome.detail
-    for v in (BAD_EMAIL, "dial-zero-private", "999.1.1.1"):
+    assert "consent" in outcome.detail and "timestamp" in outcome.detail
+    for v in ("evt 0001", "nope-private", "yesterday-private", BAD_EMAIL):
         assert v not in outcome.detail
 
 
@@ -318,8 +385,19 @@ def test_email_alone_is_an_identity(run: Any) -> None:
     assert isinstance(run(ev(userId=..., email="solo@example.com")), Routed)
 
 
-def test_value_without_currency_on_any_event_is_contract_currency_missing(run: Any) -> None:
+def test_value_without_currency_is_dropped_from_an_event_that_is_not_about_money(
+    run: Any, records: Any
+) -> None:
     outcome = run(ev(value=12.0))
+    assert isinstance(outcome, Routed)
+    assert [w.code for w in outcome.warnings] == ["currency.missing"]
+    assert "value" not in records(outcome)["warehouse"]
+
+
+def test_value_without_currency_on_a_money_event_is_contract_currency_missing(
+    run: Any
+) -> None:
+    outcome = run(ev(event="Purchase", value=12.0))
     assert isinstance(outcome, DeadLetter) and outcome.reason == "contract.currency.missing"
     assert outcome.detail.startswith("currency:")
 
@@ -461,5 +539,5 @@ def test_earliest_rfc3339_time_does_not_crash_the_router(run: Any) -> None:
 
 def test_admit_agrees_with_process(now_ms: int) -> None:
     assert core.admit(ev(), now_ms, now_ms) == Admitted("evt-0001")
-    bad = core.admit(ev(email=BAD_EMAIL), now_ms, now_ms)
-    assert isinstance(bad, DeadLetter) and bad.reason == "contract.email.invalid"
+    bad = core.admit(ev(eventId="evt 1"), now_ms, now_ms)
+    assert isinstance(bad, DeadLetter) and bad.reason == "contract.eventId.format"

@@ -143,15 +143,15 @@ def test_redrive_count_travels_to_the_dead_letter(policy: CompiledPolicy) -> Non
 
 def test_direct_dead_letter_keeps_the_raw_key_and_coordinates(policy: CompiledPolicy) -> None:
     p = _home("e-3")
-    value = _event("e-3", email="not-an-address")
+    value = _event("e-3", consent={"ads": "no"})
     batch, store = Batch(now_ms=NOW), DedupStore(policy.dedup_window_ms)
     admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, p, 44, b"e-3", value), policy, store,
           _direct(p), batch)
     [dl] = batch.sends
     headers = dict(dl.headers)
     assert (dl.topic, dl.key, dl.value) == (SETTINGS.topic_dlq, b"e-3", value)
-    assert headers["eventyard-reason"] == b"contract.email.invalid"
+    assert headers["eventyard-reason"] == b"contract.consent.value_type"
     assert headers["eventyard-source-topic"] == SETTINGS.topic_raw.encode()
     assert headers[H_SOURCE_OFFSET] == b"44"
-    assert batch.dead_letters == {"contract.email.invalid": 1}
+    assert batch.dead_letters == {"contract.consent.value_type": 1}
     assert batch.first_seen == []

@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from eventyard.contract.reasons import REASONS
+from eventyard.contract.reasons import REASONS, WARNINGS
 from eventyard.schemas import generated
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,7 +57,10 @@ def test_routed_schema_uses_the_wire_names() -> None:
 
 def test_reason_codes_doc_lists_every_code() -> None:
     text = GENERATED["docs/reason-codes.md"]
-    rows = [line for line in text.splitlines() if line.startswith("| `")]
-    assert len(rows) == len(REASONS)
+    dead, warned = text.split("## Dead-letter reason codes")[1].split("## Warning codes")
+    assert len([ln for ln in dead.splitlines() if ln.startswith("| `")]) == len(REASONS)
     for code, meaning in REASONS.items():
-        assert f"| `{code}` | {meaning} |" in text
+        assert f"| `{code}` | {meaning} |" in dead
+    assert len([ln for ln in warned.splitlines() if ln.startswith("| `")]) == len(WARNINGS)
+    for code, meaning in WARNINGS.items():
+        assert f"| `{code}` | {meaning} |" in warned

@@ -80,6 +80,7 @@ def explain_with(value: bytes, policy: CompiledPolicy, now_ms: int,
                               consent if isinstance(consent, dict) else None)
             for dest, reason in outcome.skipped.items()
         },
+        "warnings": [w.as_json() for w in outcome.warnings],
     }
     if outcome.sent_as is not None:
         result["sentAs"] = outcome.sent_as
@@ -107,6 +108,8 @@ def _table(result: dict[str, Any]) -> None:
     for dest, why in sorted(result["why"].items()):
         table.add_row(dest, "", "", "", "", f"[yellow]skipped: {why}[/]")
     console.print(table)
+    for warning in result["warnings"]:
+        console.print(f"[yellow]warning[/] {warning['field']}: {warning['code']}")
 
 
 def run(args: argparse.Namespace) -> int:

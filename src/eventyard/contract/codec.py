@@ -13,8 +13,18 @@ import orjson
 from pydantic import ValidationError
 
 from eventyard.contract.deadletter import DeadLetter
-from eventyard.contract.model import FIELDS, MAX_PROPERTIES_DEPTH, SHALLOW, RawEvent
-from eventyard.contract.reasons import FIELD_RULES, field_reason
+from eventyard.contract.forgiving import rule_for as _rule_for
+from eventyard.contract.forgiving import validate
+from eventyard.contract.model import (
+    EPOCH_SECONDS_BELOW,
+    FIELDS,
+    MAX_PROPERTIES_DEPTH,
+    SHALLOW,
+    RawEvent,
+    parse_rfc3339,
+)
+from eventyard.contract.normalise import FieldWarning, fbc_from_fbclid, normalise
+from eventyard.contract.reasons import field_reason
 from eventyard.taxonomy import TAXONOMY, near_miss
 
 DEFAULT_MAX_EVENT_BYTES = 65536
@@ -23,39 +33,14 @@ FUTURE_TOLERANCE_MS = 5 * 60 * 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
-# pydantic's built-in error types -> our rule names. Custom validators already raise
-# errors typed with our rule names (model.py), so they pass through unchanged.
-_PYDANTIC_RULES = {
-    "missing": "missing",
-    "string_too_short": "empty",
-    "string_too_long": "too_long",
-    "finite_number": "not_finite",
-    "literal_error": "invalid",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
     event: RawEvent  # its `event` is the canonical name when the policy aliased the sent one
     event_time_ms: int
     sent_as: str | None = None  # the name the producer sent, when an alias applied
-
-
-_OUR_RULES = frozenset(r for rules in FIELD_RULES.values() for r in rules)
-
-
-def _rule_for(field: str, error_type: str, nested: bool) -> str:
-    if error_type in _OUR_RULES:
-        return error_type
-    if error_type in _PYDANTIC_RULES:
-        return _PYDANTIC_RULES[error_type]
-    if error_type == "string_pattern_mismatch":
-        return "format" if "format" in FIELD_RULES.get(field, ()) else "invalid"
-    if error_type.endswith("_type") or error_type in ("model_attributes_type",):
-        return "value_type" if nested else "type"
-    if error_type == "extra_forbidden":
-        return "unknown_key"
-    return error_type
+    # What was corrected or dropped on the way (reasons.WARNINGS codes).
+    warnings: tuple[FieldWarning, ...] = ()
 
 
 def _problem(err: Any) -> tuple[str, str]:
@@ -91,10 +76,10 @@ def _to_ms(ts: str | int | None, record_ts_ms: int) -> int:
     if ts is None:
         return record_ts_ms
     if isinstance(ts, int):
-        return ts
+        return ts * 1000 if ts < EPOCH_SECONDS_BELOW else ts
     # Integer arithmetic: float seconds * 1000 can land a millisecond early
     # (…:00.060 -> 59), which hypothesis found.
-    return (datetime.fromisoformat(ts) - _EPOCH) // _MS
+    return (parse_rfc3339(ts) - _EPOCH) // _MS
 
 
 def decode(
@@ -136,13 +121,19 @@ def decode(
         # is one) cannot nest properties too deep; counting bytes in C is far cheaper than
         # walking the tree, and brackets inside strings only make the count conservative.
         shallow = value.count(b"{") + value.count(b"[") <= MAX_PROPERTIES_DEPTH + 1
-        event = RawEvent.model_validate(obj, context=_SHALLOW if shallow else None)
+        obj, warnings = normalise(obj)
+        name = obj.get("event")
+        if aliases and isinstance(name, str):
+            name = aliases.get(name, name)  # a money event under its producer's name
+        event, dropped = validate(obj, _SHALLOW if shallow else None, name)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         # An unknown field is usually the cause of a "missing" one ("eventid" for eventId):
         # report the typo first, it is what the producer has to fix.
         errors.sort(key=lambda e: e["type"] != "extra_forbidden" or len(e["loc"]) != 1)
         code, detail = _problem(errors[0])
+        if code == "contract.identity.missing" and "email" in obj:
+            detail += " (email was dropped: not a usable address)"
         if len(errors) > 1:
             others = sorted({".".join(str(p) for p in e["loc"]) or "event" for e in errors[1:]})
             detail += f" (+{len(errors) - 1} more: {', '.join(o[:64] for o in others[:5])})"
@@ -171,7 +162,15 @@ def decode(
         return DeadLetter(
             "timestamp.future", "timestamp: more than 5 minutes in the future"
         )
-    return Decoded(event, event_time_ms, sent_as)
+    warnings += dropped
+    if event.clickIds and "fbclid" in event.clickIds:
+        clicks = dict(event.clickIds)
+        fbclid = clicks.pop("fbclid")
+        clicks.setdefault("fbc", fbc_from_fbclid(fbclid, event_time_ms))
+        event = event.model_copy(update={"clickIds": clicks})
+    if event.value is not None and event.value < 0:
+        warnings.append(FieldWarning("value", "value.negative"))
+    return Decoded(event, event_time_ms, sent_as, tuple(warnings))
 
 
 # fullmatch, not `$`: `$` also matches before a trailing newline ("e-1\n").

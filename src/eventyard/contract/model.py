@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import phonenumbers
+import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -30,7 +31,15 @@ CLICK_ID_KEYS = frozenset(
     {"fbc", "fbp", "gclid", "gbraid", "wbraid", "li_fat_id", "ttclid", "rdt_cid", "msclkid",
      "twclid"}
 )
+# Accepted on input: Meta's URL parameter, which the router turns into `fbc` (codec.py).
+CLICK_ID_INPUT_KEYS = CLICK_ID_KEYS | {"fbclid"}
 MAX_PROPERTIES_DEPTH = 8
+# ISO 4217 from pycountry's maintained list, less XXX ("no currency") and XTS (testing),
+# which no money event can be in.
+CURRENCY_CODES = frozenset(c.alpha_3 for c in pycountry.currencies) - {"XXX", "XTS"}
+# Integer timestamps below this are epoch seconds, at or above it epoch milliseconds:
+# 10^11 seconds is the year 5138, 10^11 milliseconds is March 1973.
+EPOCH_SECONDS_BELOW = 10**11
 # phonenumbers' region list is the maintained ISO 3166-1 alpha-2 set we need (plus "001",
 # which the two-letter pattern excludes), so no hand-kept country table.
 COUNTRY_CODES = frozenset(r for r in phonenumbers.SUPPORTED_REGIONS if len(r) == 2)
@@ -85,27 +94,42 @@ def _ip(v: str) -> str:
     return v
 
 
+def parse_rfc3339(v: str) -> datetime:
+    """RFC 3339 allows a lower-case `z`, which datetime.fromisoformat does not."""
+    return datetime.fromisoformat(v[:-1] + "Z" if v.endswith("z") else v)
+
+
 def _timestamp(v: str | int) -> str | int:
     if isinstance(v, str):
         if not _RFC3339.fullmatch(v):
-            raise _invalid("format", "must be RFC 3339 with an offset, or epoch milliseconds")
+            raise _invalid(
+                "format", "must be RFC 3339 with an offset, or epoch seconds or milliseconds"
+            )
         try:
             # .timestamp() too: a valid-looking time can fall outside what the router can
             # represent ("0001-01-01T00:00:00+01:00" is before year 1 in UTC).
-            datetime.fromtimestamp(datetime.fromisoformat(v).timestamp(), UTC)
+            datetime.fromtimestamp(parse_rfc3339(v).timestamp(), UTC)
         except (ValueError, OverflowError, OSError):
             raise _invalid("format", "is not a real date and time") from None
     elif v < 0:
-        raise _invalid("format", "epoch milliseconds must not be negative")
+        raise _invalid("format", "epoch time must not be negative")
     return v
 
 
-def _click_ids(v: dict[str, Any]) -> dict[str, Any]:
+def _click_ids(v: dict[str, str]) -> dict[str, str]:
     for key, val in v.items():
-        if key not in CLICK_ID_KEYS:
-            raise _invalid("unknown_key", "keys must be one of " + " ".join(sorted(CLICK_ID_KEYS)))
-        if not isinstance(val, str):
-            raise _invalid("value_type", "values must be strings")
+        if key not in CLICK_ID_INPUT_KEYS:
+            raise _invalid(
+                "unknown_key", "keys must be one of " + " ".join(sorted(CLICK_ID_INPUT_KEYS))
+            )
+        if not val:
+            raise _invalid("empty", "values must not be empty")
+    return v
+
+
+def _currency(v: str) -> str:
+    if v not in CURRENCY_CODES:
+        raise _invalid("invalid", "must be an ISO 4217 currency code")
     return v
 
 
@@ -180,10 +204,21 @@ class RawEvent(BaseModel):
     referrer: Annotated[StrictStr, Field(max_length=2048), AfterValidator(_url)] | None = None
     ip: Annotated[StrictStr, AfterValidator(_ip)] | None = None
     userAgent: Annotated[StrictStr, Field(max_length=1024)] | None = None
-    clickIds: Annotated[dict[str, Any], AfterValidator(_click_ids)] | None = None
+    clickIds: Annotated[
+        dict[str, StrictStr],
+        AfterValidator(_click_ids),
+        Field(json_schema_extra={
+            "propertyNames": {"enum": sorted(CLICK_ID_INPUT_KEYS)},
+            "additionalProperties": {"type": "string", "minLength": 1},
+        }),
+    ] | None = None
     consent: Consent | None = None
     value: Annotated[float, Field(allow_inf_nan=False)] | None = None
-    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    currency: Annotated[
+        StrictStr,
+        Field(pattern=r"^[A-Z]{3}$", json_schema_extra={"enum": sorted(CURRENCY_CODES)}),
+        AfterValidator(_currency),
+    ] | None = None
     properties: Annotated[dict[str, Any], AfterValidator(_properties)] | None = None
 
     @model_validator(mode="after")

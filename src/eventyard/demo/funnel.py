@@ -84,7 +84,7 @@ MILESTONES = ("leads", "sign-ups", "trials", "customers")
 _MILESTONE_OF = {"SignUp": "sign-ups", "StartTrial": "trials", "Purchase": "customers"}
 
 MALFORMED = ("truncated_json", "not_utf8", "field_typo", "missing_currency", "bad_email",
-             "future_timestamp", "near_miss_name", "bad_country")
+             "future_timestamp", "near_miss_name", "bad_consent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,12 +383,13 @@ class Funnel:
             base["user_id"] = base.pop("anonymousId")
         elif kind == "missing_currency":
             base.update(event="Purchase", value=249.0)
-        elif kind == "bad_email":
+        elif kind == "bad_email":  # the only identity, so dropping it leaves none
+            del base["anonymousId"]
             base["email"] = "ada.lovelace@acme"
         elif kind == "future_timestamp":  # a device clock hours ahead
             base["timestamp"] = now_ms + 2 * 3_600_000
         elif kind == "near_miss_name":
             base["event"] = rng.choice(("sign_up", "Signup", "purchase"))
-        elif kind == "bad_country":
-            base["country"] = "USA"
+        elif kind == "bad_consent":  # consent is never guessed
+            base["consent"] = {"ads": "no"}
         return Emitted(eid.encode(), orjson.dumps(base), "malformed", None)

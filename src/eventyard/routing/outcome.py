@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from eventyard.contract.deadletter import DeadLetter
+from eventyard.contract.normalise import FieldWarning
 
 # DeadLetter is the contract's (contract/deadletter.py); an outcome of the core like the rest.
 __all__ = ["Admitted", "DeadLetter", "DestinationClass", "OutputRecord", "Routed"]
@@ -46,3 +47,5 @@ class Routed:
     records: tuple[OutputRecord, ...]
     skipped: Mapping[str, str] = field(default_factory=dict)
     sent_as: str | None = None  # the producer's name for `event`, when a policy alias applied
+    # Fields corrected or dropped to route it (reasons.WARNINGS), on its warehouse records.
+    warnings: tuple[FieldWarning, ...] = ()

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import orjson
 
 from eventyard.contract.model import RawEvent
+from eventyard.contract.normalise import FieldWarning
 from eventyard.platforms import PLATFORMS
 from eventyard.policy.compiled import CompiledPolicy, Route
 from eventyard.records import SCHEMA_ID, record_head
@@ -106,6 +107,7 @@ def route_event(
     record_ts_ms: int,
     policy: CompiledPolicy,
     now_ms: int,
+    warnings: tuple[FieldWarning, ...] = (),
     sent_as: str | None = None,
 ) -> Routed | DeadLetter:
     canonical = event.event in policy.routes
@@ -155,6 +157,15 @@ def route_event(
     # destination was the costliest part of shaping. orjson output of a non-empty dict is
     # b"{...}", so each splice is exact.
     shared = orjson.dumps(base)[1:]
+    # A negative value (a refund) stays on warehouse and CRM records, never on ads ones.
+    if event.value is not None and event.value < 0:
+        shared_ads = orjson.dumps({k: v for k, v in base.items()
+                                   if k not in ("value", "currency")})[1:]
+    else:
+        shared_ads = shared
+    warned = (
+        b',"warnings":' + orjson.dumps([w.as_json() for w in warnings]) if warnings else b""
+    )
     props_all = (
         b',"properties":' + orjson.dumps(event.properties) if event.properties is not None else b""
     )
@@ -188,7 +199,8 @@ def route_event(
             props = b',"properties":' + orjson.dumps(allowed)
         value = b"".join((
             head, b',"user":', user, b',"context":', context, props,
-            routed_to if route.klass == "warehouse" else b"", b",", shared,
+            routed_to + warned if route.klass == "warehouse" else b"", b",",
+            shared_ads if route.klass == "ads" else shared,
         ))
         records.append(OutputRecord(route.klass, route.destination, key, value))
     return Routed(
@@ -198,5 +210,6 @@ def route_event(
         policy_version=policy.version,
         records=tuple(records),
         skipped=skipped,
+        warnings=warnings,
         sent_as=sent_as,
     )

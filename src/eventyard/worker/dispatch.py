@@ -64,6 +64,7 @@ class Batch:
     dead_letters: Counter[str] = field(default_factory=Counter)
     routed: Counter[tuple[str, str]] = field(default_factory=Counter)
     skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
+    warnings: Counter[str] = field(default_factory=Counter)
     # (class, event time ms) per event and class it was published to: event lag is
     # observed once acknowledged.
     event_times: list[tuple[str, int]] = field(default_factory=list)
@@ -206,6 +207,8 @@ def _dedup_and_route(
     batch.event_times.extend([(klass, event_ms) for klass in classes])
     for destination, reason in result.skipped.items():
         batch.skipped[(destination, reason)] += 1
+    for warning in result.warnings:
+        batch.warnings[warning.code] += 1
 
 
 def _duplicate(settings: Settings, rec: Record, event_key: bytes | None, batch: Batch,

@@ -274,6 +274,8 @@ class Pipeline:
             t.events_routed.labels(destination=destination, **{"class": klass}).inc(n)
         for (destination, reason), n in batch.skipped.items():
             t.events_skipped.labels(destination=destination, reason=reason).inc(n)
+        for code, n in batch.warnings.items():
+            t.warnings.labels(code=code).inc(n)
         observe_many(t.processing_seconds, seconds, batch.records_in)
         now_ms = time.time() * 1000
         lag = {k: t.event_lag_seconds.labels(**{"class": k}) for k in ("ads", "crm", "warehouse")}
