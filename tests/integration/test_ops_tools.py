@@ -73,7 +73,7 @@ async def test_tap_filters_and_masks_and_trace_finds_each_fate(yard: Yard) -> No
     signup = event("t-signup")
     await yard.send(keyed(signup, event("t-buy", "Purchase", value=9.5, currency="EUR",
                                         consent={"ads": False}),
-                          event("t-bad", email="not-an-address")))
+                          event("t-bad", consent={"ads": "no"})))
     # A second copy of the signup keyed by user, as a server-side duplicate would be.
     await yard.send(keyed({**signup, "source": "server"}, key=b"user-t-signup"))
     async with yard.reader() as reader:
@@ -104,7 +104,7 @@ async def test_tap_filters_and_masks_and_trace_finds_each_fate(yard: Yard) -> No
 
     # reason filter on the DLQ; the original bytes are masked too, ids stay visible.
     _, out, _ = await cli(yard, "tap", "dlq", "raw", "--from", "beginning", "--to-end",
-                          "--json", "--reason", "contract.email.invalid")
+                          "--json", "--reason", "contract.consent.value_type")
     [dl] = lines(out)
     assert (dl["role"], dl["key"], dl["value"]["eventId"], dl["value"]["email"]) == (
         "dlq", "t-bad", "t-bad", "•••")
@@ -138,7 +138,7 @@ async def test_tap_filters_and_masks_and_trace_finds_each_fate(yard: Yard) -> No
     # trace: dead-lettered, in text form.
     code, out, _ = await cli(yard, "trace", "t-bad")
     assert code == 0
-    assert "contract.email.invalid" in out and "scanned" in out
+    assert "contract.consent.value_type" in out and "scanned" in out
     assert "not-an-address" not in out
     code, out, _ = await cli(yard, "trace", "t-nowhere", "--since", "1h")
     assert code == 1 and "not found" in out
@@ -149,7 +149,7 @@ async def test_tap_filters_and_masks_and_trace_finds_each_fate(yard: Yard) -> No
     assert code == 0
     assert "1/2 workers up" in out and version in out and "down" in out
     assert "consumed 4 = routed 2 + dead letters 1 + duplicates 1" in out
-    assert "contract.email.invalid" in out and "hubspot" in out
+    assert "contract.consent.value_type" in out and "hubspot" in out
 
 
 CUSTOM = 12
@@ -168,7 +168,7 @@ async def test_redrive_after_a_policy_fix_routes_each_rejected_record_once(yard:
     worker = yard.worker()
     worker.wait_assigned()
     custom = [event(f"c-{i}", "WebinarWatched") for i in range(CUSTOM)]
-    malformed = [event(f"m-{i}", email="nope") for i in range(MALFORMED)]
+    malformed = [event(f"m-{i}", consent={"ads": "no"}) for i in range(MALFORMED)]
     await yard.send(keyed(*custom, *malformed, event("ok-1")))
     async with yard.reader() as reader:
         await reader.wait_for(lambda r: len(r[s.topic_dlq]) == CUSTOM + MALFORMED
@@ -186,7 +186,7 @@ async def test_redrive_after_a_policy_fix_routes_each_rejected_record_once(yard:
         dry = await cli_json(yard, "dlq", "redrive", "--dry-run", "--json")
         assert dry["dryRun"] and dry["sent"] == 0 and dry["selected"] == CUSTOM + MALFORMED
         assert dry["outcomes"] == {"would route: warehouse:WebinarWatched": CUSTOM,
-                                   "would dead-letter: contract.email.invalid": MALFORMED}
+                                   "would dead-letter: contract.consent.value_type": MALFORMED}
         await asyncio.sleep(1)  # anything it wrongly wrote would be routed by now
         assert await counts(reader) == before
 
@@ -217,7 +217,7 @@ async def test_redrive_after_a_policy_fix_routes_each_rejected_record_once(yard:
         assert max(ids_of(got[s.topic_warehouse]).values()) == 1
 
         # Records that still fail come back with their count and are refused at the max.
-        first = await cli_json(yard, "dlq", "redrive", "--reason", "contract.email.invalid",
+        first = await cli_json(yard, "dlq", "redrive", "--reason", "contract.consent.value_type",
                                "--max-redrives", "1", "--json")
         assert (first["sent"], first["refused"]) == (MALFORMED, 0)
         got = await reader.wait_for(
@@ -225,7 +225,7 @@ async def test_redrive_after_a_policy_fix_routes_each_rejected_record_once(yard:
         returned = [r for r in got[s.topic_dlq] if dict(r.headers).get(
             "eventyard-redrive-count") == b"1"]
         assert len(returned) == MALFORMED
-        second = await cli_json(yard, "dlq", "redrive", "--reason", "contract.email.invalid",
+        second = await cli_json(yard, "dlq", "redrive", "--reason", "contract.consent.value_type",
                                 "--max-redrives", "1", "--dry-run", "--json")
         assert second["refused"] == MALFORMED
         assert {r["redrives"] for r in second["records"] if r["outcome"].startswith(
