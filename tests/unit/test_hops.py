@@ -126,7 +126,7 @@ def test_redrive_count_travels_to_the_dead_letter(policy: CompiledPolicy) -> Non
     """A redriven record that fails again keeps its redrive count on both paths, so
     `eventyard dlq redrive` can refuse it after the maximum."""
     p = _home("e-9")
-    bad = _event("e-9", email="not-an-address")
+    bad = _event("e-9", consent={"ads": "no"})
     count = [(H_REDRIVE_COUNT, b"2")]
     direct = Batch(now_ms=NOW)
     admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, p, 3, b"e-9", bad, count), policy,
