@@ -56,6 +56,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.report --write
 
 bench-core: $(STAMP)
 	$(BIN)/python -m bench.core

@@ -66,9 +66,9 @@ class Settings(BaseSettings):
     metrics_host: str = "0.0.0.0"
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     batch_max_records: int = Field(5000, ge=1)
-    # Each event crosses two hops, and Tansu holds a fetch for the whole wait even when
-    # records arrive meanwhile: bench p50 went 68 -> 43 ms from 50 to 10 (at ~100 empty
-    # fetches/s when idle, which costs next to nothing).
+    # Each event may cross two hops, and Tansu holds a fetch for the whole wait even when
+    # records arrive meanwhile, so the wait is a latency floor per hop; at 10 ms an idle
+    # worker makes ~100 empty fetches/s, which costs next to nothing.
     fetch_max_wait_ms: int = Field(
         10, ge=0, le=10000, description="Longest a fetch waits for data (latency per hop)."
     )

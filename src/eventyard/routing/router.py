@@ -56,8 +56,8 @@ def _ads_blocks(
     process memory only, like the event itself, and is bounded.
     """
     blocks = pii.hash_user_many(platforms, dict(identity), country=country)
-    # Copied: orjson leaves its ~4 KiB output buffer under each bytes object, which a
-    # 32k-entry cache turned into ~450 MiB (measured with tracemalloc).
+    # Copied: orjson leaves its ~4 KiB output buffer under each bytes object, which would
+    # make a full 32k-entry cache hold hundreds of MiB.
     return MappingProxyType(
         {p: bytes(memoryview(orjson.dumps(block))) for p, block in blocks.items()}
     )
