@@ -36,10 +36,31 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 Runner = Callable[[argparse.Namespace], int]
 
+DESCRIPTION = """\
+eventyard routes B2B product-analytics events through Kafka. Apps write one canonical
+event per business action (SignUp, Purchase, ...) to the raw topic; workers validate and
+deduplicate them and publish each destination's native event, with PII hashed for ad
+platforms, to the ads, crm and warehouse topics, and anything unusable to the dead-letter
+topic with a reason. The routing policy is a YAML file ops lint, test and reload live.
+Connection and topic settings come from EVENTYARD_* environment variables."""
+
+
+def _epilog() -> str:
+    # argparse wraps long subcommand names onto their own line; a plain table reads better.
+    width = max(map(len, COMMANDS)) + 2
+    rows = [f"  {name:<{width}}{help_text}" for name, (_, help_text) in COMMANDS.items()]
+    return "\n".join(
+        ["commands:", *rows, "", "Run `eventyard COMMAND --help` for what a command takes."]
+    )
+
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Runner]]:
-    parser = argparse.ArgumentParser(prog="eventyard", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog="eventyard", usage="eventyard [-h] COMMAND [ARGS ...]", description=DESCRIPTION,
+        epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help=argparse.SUPPRESS)
     runners: dict[str, Runner] = {}
     for name, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -90,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Import only the module of the command asked for.
     if argv and argv[0] in COMMANDS:
         module = importlib.import_module(COMMANDS[argv[0]][0])
-        parser = argparse.ArgumentParser(prog=f"eventyard {argv[0]}")
+        parser = argparse.ArgumentParser(
+            prog=f"eventyard {argv[0]}", description=COMMANDS[argv[0]][1][:1].upper()
+            + COMMANDS[argv[0]][1][1:] + "."
+        )
         module.add_arguments(parser)
         return run_command(module.run, parser.parse_args(argv[1:]))
     parser, _ = build_parser()
