@@ -34,8 +34,8 @@ def _rfc3339_second(second: int) -> str:
 
 
 def rfc3339_ms(ms: int) -> str:
-    # Cached per second: a batch's events share a few seconds, and formatting a datetime
-    # twice per event was a visible cost of shaping.
+    # Cached per second: a batch's events share a few seconds, so formatting a datetime
+    # twice per event would be repeated work.
     second, milli = divmod(ms, 1000)
     return f"{_rfc3339_second(second)}.{milli:03d}Z"
 
@@ -153,8 +153,8 @@ def route_event(
     )
     # Every part of a record is encoded once and spliced: the fields all records of this
     # event share, each route's head (encoded at policy load), and the user and context
-    # blocks, which routes of the same PII mode or platform share. Re-encoding them per
-    # destination was the costliest part of shaping. orjson output of a non-empty dict is
+    # blocks, which routes of the same PII mode or platform share, so nothing is encoded
+    # once per destination. orjson output of a non-empty dict is
     # b"{...}", so each splice is exact.
     shared = orjson.dumps(base)[1:]
     # A negative value (a refund) stays on warehouse and CRM records, never on ads ones.
