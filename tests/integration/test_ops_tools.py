@@ -15,8 +15,11 @@ from typing import Any
 
 import orjson
 import pytest
+from aiokafka import TopicPartition
 
+from eventyard.kafka import clients as kafka
 from eventyard.policy import policy_version
+from eventyard.settings import Settings
 
 from .conftest import REPO, Record, TopicReader, WorkerProcess, Yard, metric_sum
 
@@ -156,6 +159,18 @@ CUSTOM = 12
 MALFORMED = 4
 
 
+async def committed(s: Settings, group: str, topic: str) -> int:
+    """Sum of `group`'s committed offsets over `topic`'s partitions."""
+    consumer = kafka.plain_consumer(s, "it-offsets", offsets_group=group)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(s.partitions)]
+        consumer.assign(tps)
+        return sum([await consumer.committed(tp) or 0 for tp in tps])
+    finally:
+        await consumer.stop()
+
+
 async def counts(reader: TopicReader) -> dict[str, int]:
     return {t: len(r) for t, r in (await reader.drain()).items()}
 
@@ -202,8 +217,8 @@ async def test_redrive_after_a_policy_fix_routes_each_rejected_record_once(yard:
         raw_copies = [r for r in got[s.topic_raw] if r.headers]
         assert len(raw_copies) == CUSTOM
         assert all(dict(r.headers)["eventyard-redrive-count"] == b"1" for r in raw_copies)
-        # Progress went to the redrive's own group, not the workers'.
-        assert f"{s.group_id}-redrive" != s.group_id
+        # Its progress went to its own group: every DLQ record it read, committed.
+        assert await committed(s, f"{s.group_id}-redrive", s.topic_dlq) == CUSTOM + MALFORMED
 
         # A second run re-sends them; dedup drops every copy, nothing new is routed.
         dups = metric_sum(worker.metrics(), "eventyard_duplicates_total")

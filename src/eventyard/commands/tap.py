@@ -82,10 +82,10 @@ async def tap(settings: Settings, args: argparse.Namespace, out: Console) -> int
     report = ScanReport(window)
     try:
         tps = await topic_partitions(consumer, roles, args.partition)
-        live = await position_at(consumer, tps, start, window, report)
+        live, tail = await position_at(consumer, tps, start, window, report,
+                                       follow=not args.to_end)
         deadline = time.monotonic() + stop_after if stop_after is not None else None
-        records = read(consumer, live, report, bounded=args.to_end,
-                       from_end=start.kind == "end")
+        records = read(consumer, live, report, bounded=args.to_end, tail=tail)
         while True:
             timeout = None if deadline is None else deadline - time.monotonic()
             if timeout is not None and timeout <= 0:

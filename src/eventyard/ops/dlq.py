@@ -23,7 +23,7 @@ async def dead_letters(settings: Settings, window: Window, filt: Filter, report:
     try:
         tps = await topic_partitions(consumer, [settings.topic_dlq])
         start = Start("since") if window.since_ms is not None else Start("beginning")
-        live = await position_at(consumer, tps, start, window, report)
+        live, _ = await position_at(consumer, tps, start, window, report)
         async for rec in read(consumer, live, report, bounded=True, timeout_s=timeout_s):
             v = view_of("dlq", rec)
             if filt.matches(v):

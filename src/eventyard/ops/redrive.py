@@ -119,7 +119,7 @@ async def redrive(settings: Settings, opts: RedriveOptions,
     try:
         tps = await topic_partitions(consumer, [settings.topic_dlq])
         start = Start("since") if opts.window.since_ms is not None else Start("beginning")
-        live = await position_at(consumer, tps, start, opts.window, result.report)
+        live, _ = await position_at(consumer, tps, start, opts.window, result.report)
         if opts.resume and not opts.dry_run:
             for tp in live:
                 committed = await consumer.committed(tp)

@@ -7,7 +7,13 @@ from typing import Any
 import orjson
 from rich.text import Text
 
-from eventyard.contract.headers import H_DETAIL
+from eventyard.contract.headers import (
+    H_DETAIL,
+    H_REDRIVE_COUNT,
+    H_SOURCE_OFFSET,
+    H_SOURCE_PARTITION,
+    H_SOURCE_TOPIC,
+)
 from eventyard.ops.masking import shown_key, shown_value
 from eventyard.ops.views import View
 from eventyard.ops.window import iso_ms
@@ -50,6 +56,13 @@ def pretty(v: View, *, show_pii: bool) -> Text:
         detail = v.headers.get(H_DETAIL)
         if detail:
             t.append(f" {detail.decode(errors='replace')}", style="red")
+        source = [v.headers.get(h, b"?").decode(errors="replace")
+                  for h in (H_SOURCE_TOPIC, H_SOURCE_PARTITION, H_SOURCE_OFFSET)]
+        t.append(f" [from {source[0]} {source[1]}@{source[2]}", style="dim")
+        redrives = v.headers.get(H_REDRIVE_COUNT)
+        if redrives:
+            t.append(f", redriven {redrives.decode(errors='replace')}×", style="dim")
+        t.append("]", style="dim")
     value = shown_value(v, show_pii=show_pii)
     if value is not None:
         body = value if isinstance(value, str) else orjson.dumps(value).decode()

@@ -17,7 +17,7 @@ dlq redrive never reads the dead letters it causes. The ScanReport says what was
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
@@ -78,10 +78,10 @@ class ScanReport:
         return out
 
     def describe(self) -> str:
-        topics = "; ".join(
-            f"{t} ({p} partition{'s' if p != 1 else ''}, {n:,} read, {m:,} in the window)"
-            for t, (p, n, m) in self.per_topic().items())
-        return f"scanned {self.window.describe()}: {topics} in {self.seconds:.1f} s"
+        topics = "".join(
+            f"\n  {t}: {p} partition{'s' if p != 1 else ''}, {n:,} records read, "
+            f"{m:,} in the window" for t, (p, n, m) in self.per_topic().items())
+        return f"scanned {self.window.describe()} in {self.seconds:.1f} s:{topics}"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -111,42 +111,52 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topics: Iterable[str],
 
 
 async def position_at(consumer: AIOKafkaConsumer, tps: list[TopicPartition], start: Start,
-                      window: Window, report: ScanReport) -> list[TopicPartition]:
-    """Assign `tps` and seek; returns those with anything to read."""
+                      window: Window, report: ScanReport, *, follow: bool = False,
+                      ) -> tuple[list[TopicPartition], set[TopicPartition]]:
+    """Assign `tps` and seek. Returns those to read, and those of them positioned at the
+    end (for `read`'s `tail`): a follow from the end, or from a time after a partition's
+    last record (it is followed from its end)."""
     consumer.assign(tps)
     for tp in tps:
         report.ranges[tp] = PartitionRange(tp.topic, tp.partition)
     live = list(tps)
+    tail: set[TopicPartition] = set()
     if start.kind == "since" and window.since_ms is not None:
         found = await consumer.offsets_for_times({tp: window.since_ms for tp in tps})
         live = []
         for tp in tps:
             hit = found.get(tp)
-            if hit is None or hit.timestamp < 0:
-                continue  # nothing written at or after `since`
+            if hit is None or hit.timestamp < 0:  # nothing written at or after `since`
+                if follow:
+                    await consumer.seek_to_end(tp)
+                    tail.add(tp)
+                    live.append(tp)
+                continue
             consumer.seek(tp, hit.offset)
             live.append(tp)
     elif start.kind == "offset":
         for tp in tps:
             consumer.seek(tp, start.offset)
     elif start.kind == "end":
-        await consumer.seek_to_end(*tps)  # approximate; made exact by the floor (above)
+        await consumer.seek_to_end(*tps)  # approximate; made exact by `read`'s tail rule
+        tail = set(tps)
     else:
         await consumer.seek_to_beginning(*tps)
     for tp in live:
         report.ranges[tp].start = await consumer.position(tp)
     if live != tps:
         consumer.assign(live)
-    return live
+    return live, tail
 
 
 async def read(
     consumer: AIOKafkaConsumer, tps: list[TopicPartition], report: ScanReport, *,
-    bounded: bool, from_end: bool = False, timeout_s: float = 120.0,
+    bounded: bool, tail: Collection[TopicPartition] = (), timeout_s: float = 120.0,
 ) -> AsyncGenerator[Record, None]:
     """Records of `tps` (positioned by `position_at`) inside report.window. `bounded`: stop
     at each partition's first-seen high watermark; otherwise follow until the caller
-    stops. `from_end`: drop records below the first high watermark (a live follow)."""
+    stops. `tail`: partitions followed from their end, where records below the first high
+    watermark are dropped."""
     started = time.monotonic()
     window = report.window
     pending = set(tps)
@@ -166,7 +176,7 @@ async def read(
                 for rec in records:
                     if limit is not None and bounded and rec.offset >= limit:
                         break
-                    if from_end and limit is not None and rec.offset < limit:
+                    if limit is not None and rec.offset < limit and tp in tail:
                         continue
                     rng.read += 1
                     if window.contains(rec.timestamp):

@@ -154,7 +154,7 @@ async def trace_event(settings: Settings, event_id: str, window: Window,
         home = partition_for(event_id.encode(), len(dup_parts))
         tps += [tp for tp in dup_parts if tp.partition == home]
         start = Start("since") if window.since_ms is not None else Start("beginning")
-        live = await position_at(consumer, tps, start, window, trace.report)
+        live, _ = await position_at(consumer, tps, start, window, trace.report)
         async for rec in read(consumer, live, trace.report, bounded=True, timeout_s=timeout_s):
             if rec.topic == dup_topic:
                 if rec.key == event_id.encode() and (d := duplicates.decode(rec.value)):
