@@ -3,7 +3,7 @@
 Where reading starts:
 - `since` (a time): `offsets_for_times`, then records before the time are skipped. On
   Tansu that lookup goes by batch write time and answers "offset 0, timestamp -1" for a
-  time after the last batch (shared broker notes): both err towards reading more, never
+  time after the last batch (docs/broker.md): both err towards reading more, never
   less, and -1 is taken as "nothing since".
 - `beginning`, an explicit offset, or `end`. The end is never taken from `end_offsets()`
   (wrong on Tansu by up to a batch): a follow from the end drops every record below the
