@@ -22,6 +22,7 @@ from eventyard.ops.scan import (
     parse_start,
     position_at,
     read,
+    start_client,
     topic_partitions,
 )
 from eventyard.ops.views import Filter, view_of
@@ -77,7 +78,7 @@ async def tap(settings: Settings, args: argparse.Namespace, out: Console) -> int
     stop_after = duration_ms(args.duration) / 1000 if args.duration else None
     filt = filter_from(args)
     consumer = kafka.plain_consumer(settings, "eventyard-tap")
-    await consumer.start()
+    await start_client(consumer, settings)
     shown = 0
     report = ScanReport(window)
     try:

@@ -9,7 +9,7 @@ from typing import Any
 
 from eventyard.kafka import clients as kafka
 from eventyard.ops.redrive import redrive_count
-from eventyard.ops.scan import ScanReport, Start, position_at, read, topic_partitions
+from eventyard.ops.scan import ScanReport, Start, position_at, read, start_client, topic_partitions
 from eventyard.ops.views import Filter, View, view_of
 from eventyard.ops.window import Window, iso_ms
 from eventyard.settings import Settings
@@ -19,7 +19,7 @@ async def dead_letters(settings: Settings, window: Window, filt: Filter, report:
                        timeout_s: float = 120.0) -> AsyncGenerator[View, None]:
     """Dead letters in the window that match `filt`, up to the high watermark at start."""
     consumer = kafka.plain_consumer(settings, "eventyard-dlq")
-    await consumer.start()
+    await start_client(consumer, settings)
     try:
         tps = await topic_partitions(consumer, [settings.topic_dlq])
         start = Start("since") if window.since_ms is not None else Start("beginning")

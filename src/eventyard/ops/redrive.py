@@ -32,7 +32,15 @@ from eventyard.contract.deadletter import DeadLetter
 from eventyard.contract.headers import H_REDRIVE_COUNT
 from eventyard.kafka import clients as kafka
 from eventyard.kafka.producer import BatchSender, Send
-from eventyard.ops.scan import Record, ScanReport, Start, position_at, read, topic_partitions
+from eventyard.ops.scan import (
+    Record,
+    ScanReport,
+    Start,
+    position_at,
+    read,
+    start_client,
+    topic_partitions,
+)
 from eventyard.ops.views import Filter, view_of
 from eventyard.ops.window import Window
 from eventyard.policy.compiled import CompiledPolicy
@@ -113,7 +121,7 @@ async def redrive(settings: Settings, opts: RedriveOptions,
         raise ValueError("a dry run needs the policy to predict with")
     consumer = kafka.plain_consumer(settings, "eventyard-redrive",
                                     offsets_group=None if opts.dry_run else opts.group)
-    await consumer.start()
+    await start_client(consumer, settings)
     result = RedriveResult(ScanReport(opts.window), opts.dry_run)
     producer = None
     try:
@@ -128,7 +136,7 @@ async def redrive(settings: Settings, opts: RedriveOptions,
                     result.report.ranges[tp].start = committed
         if not opts.dry_run:
             producer = kafka.producer(settings)
-            await producer.start()
+            await start_client(producer, settings)
         sender = BatchSender(producer) if producer is not None else None
         chunk: list[Send] = []
         done: dict[TopicPartition, int] = {}

@@ -16,17 +16,21 @@ dlq redrive never reads the dead letters it causes. The ScanReport says what was
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncGenerator, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
 
 from eventyard.errors import ConfigError
 from eventyard.kafka.highwater import FETCH_TIMEOUT_MS
+from eventyard.kafka.reach import unreachable
 from eventyard.ops.window import Window
+from eventyard.settings import Settings
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
@@ -93,6 +97,17 @@ class ScanReport:
                 for r in self.ranges.values()
             ],
         }
+
+
+async def start_client(client: Any, settings: Settings) -> None:
+    """Start a consumer or producer; BrokerUnreachable (one sentence) when no broker answers."""
+    # aiokafka logs its own connection errors; the one sentence below says it for a person.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    try:
+        await client.start()
+    except KafkaConnectionError:
+        await client.stop()
+        raise unreachable(settings) from None
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topics: Iterable[str],

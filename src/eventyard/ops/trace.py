@@ -24,7 +24,7 @@ from eventyard.contract.headers import (
 from eventyard.kafka import clients as kafka
 from eventyard.kafka.partitioning import partition_for
 from eventyard.ops.roles import OUTPUT_ROLES, topic_for
-from eventyard.ops.scan import ScanReport, Start, position_at, read, topic_partitions
+from eventyard.ops.scan import ScanReport, Start, position_at, read, start_client, topic_partitions
 from eventyard.ops.views import View, view_of
 from eventyard.ops.window import Window, iso_ms
 from eventyard.settings import Settings
@@ -146,7 +146,7 @@ async def trace_event(settings: Settings, event_id: str, window: Window,
     roles = {topic_for(settings, r): r for r in ("raw", "dlq", *OUTPUT_ROLES)}
     dup_topic = settings.topic_duplicates
     consumer = kafka.plain_consumer(settings, "eventyard-trace")
-    await consumer.start()
+    await start_client(consumer, settings)
     trace = Trace(event_id, ScanReport(window))
     try:
         tps = await topic_partitions(consumer, roles)
