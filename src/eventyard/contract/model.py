@@ -27,6 +27,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from eventyard.taxonomy import TAXONOMY
+
 CLICK_ID_KEYS = frozenset(
     {"fbc", "fbp", "gclid", "gbraid", "wbraid", "li_fat_id", "ttclid", "rdt_cid", "msclkid",
      "twclid"}
@@ -48,7 +50,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.][^@\s]*$")
 _PHONE = re.compile(r"^[0-9 +\-().]*[0-9][0-9 +\-().]*$")
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 _RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+    # [0-9], not \d: \d takes any Unicode digit, which datetime does not.
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 
 
@@ -160,7 +164,32 @@ def _s(max_len: int, min_len: int = 0) -> Any:
     return Field(default=None, min_length=min_len, max_length=max_len)
 
 
-Id = Annotated[StrictStr, Field(min_length=1, max_length=255)]
+# Schema-only constraints: the runtime checks these with the validators above (and trims
+# first, codec.py), the schema states them so producers' tools and the property test
+# (tests/unit/test_schema_agreement.py) see the same contract.
+_NOT_BLANK = {"pattern": r"\S"}
+_URL_SCHEMA = {"pattern": r"^[hH][tT][tT][pP][sS]?://[^\s/?#]+[^\s]*$"}
+_IDENTITY = ("userId", "anonymousId", "externalId", "email")
+# Money events: taxonomy entries that require a value (and so a currency).
+_MONEY = sorted(n for n, e in TAXONOMY.items() if "value" in e.requires)
+_CROSS_FIELD_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"required": [f], "properties": {f: {"type": "string"}}} for f in _IDENTITY],
+    "allOf": [
+        {
+            "if": {"required": ["value"], "properties": {"value": {"type": "number"}}},
+            "then": {"required": ["currency"], "properties": {"currency": {"type": "string"}}},
+        },
+        {
+            "if": {"properties": {"event": {"enum": _MONEY}}},
+            "then": {
+                "required": ["value", "currency"],
+                "properties": {"value": {"type": "number"}, "currency": {"type": "string"}},
+            },
+        },
+    ],
+}
+
+Id = Annotated[StrictStr, Field(min_length=1, max_length=255, json_schema_extra=_NOT_BLANK)]
 Text255 = Annotated[StrictStr, Field(max_length=255)]
 
 
@@ -179,37 +208,66 @@ class RawEvent(BaseModel):
         strict=True,
         frozen=True,
         title="eventyard raw event v1",
-        json_schema_extra={"$id": "https://eventyard.dev/schemas/raw-event.v1.json"},
+        json_schema_extra={
+            "$id": "https://eventyard.dev/schemas/raw-event.v1.json",
+            **_CROSS_FIELD_SCHEMA,
+        },
     )
 
     event: Annotated[
         StrictStr, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z][A-Za-z0-9_.:-]*$")
     ]
     eventId: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[!-~]+$")]
-    timestamp: Annotated[StrictStr | StrictInt, AfterValidator(_timestamp)] | None = None
+    timestamp: Annotated[
+        Annotated[StrictStr, Field(json_schema_extra={
+            "pattern": _RFC3339.pattern, "format": "date-time",
+        })]
+        | Annotated[StrictInt, Field(json_schema_extra={"minimum": 0})],
+        AfterValidator(_timestamp),
+    ] | None = None
     source: Literal["browser", "server", "mobile", "import"] | None = None
     userId: Id | None = None
     anonymousId: Id | None = None
     externalId: Id | None = None
-    email: Annotated[StrictStr, Field(max_length=320), AfterValidator(_email)] | None = None
-    phone: Annotated[StrictStr, Field(max_length=32), AfterValidator(_phone)] | None = None
+    email: Annotated[
+        StrictStr,
+        Field(max_length=320, json_schema_extra={"pattern": _EMAIL.pattern}),
+        AfterValidator(_email),
+    ] | None = None
+    phone: Annotated[
+        StrictStr,
+        Field(max_length=32, json_schema_extra={"pattern": _PHONE.pattern}),
+        AfterValidator(_phone),
+    ] | None = None
     firstName: Text255 | None = None
     lastName: Text255 | None = None
     city: Text255 | None = None
     state: Text255 | None = None
     zip: Text255 | None = None
-    country: Annotated[StrictStr, AfterValidator(_country)] | None = None
+    country: Annotated[
+        StrictStr,
+        Field(json_schema_extra={"enum": sorted(COUNTRY_CODES)}),
+        AfterValidator(_country),
+    ] | None = None
     companyDomain: Text255 | None = None
-    pageUrl: Annotated[StrictStr, Field(max_length=2048), AfterValidator(_url)] | None = None
-    referrer: Annotated[StrictStr, Field(max_length=2048), AfterValidator(_url)] | None = None
-    ip: Annotated[StrictStr, AfterValidator(_ip)] | None = None
+    pageUrl: Annotated[
+        StrictStr, Field(max_length=2048, json_schema_extra=_URL_SCHEMA), AfterValidator(_url)
+    ] | None = None
+    referrer: Annotated[
+        StrictStr, Field(max_length=2048, json_schema_extra=_URL_SCHEMA), AfterValidator(_url)
+    ] | None = None
+    ip: Annotated[
+        StrictStr,
+        Field(json_schema_extra={"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}),
+        AfterValidator(_ip),
+    ] | None = None
     userAgent: Annotated[StrictStr, Field(max_length=1024)] | None = None
     clickIds: Annotated[
         dict[str, StrictStr],
         AfterValidator(_click_ids),
         Field(json_schema_extra={
             "propertyNames": {"enum": sorted(CLICK_ID_INPUT_KEYS)},
-            "additionalProperties": {"type": "string", "minLength": 1},
+            "additionalProperties": {"type": "string", "minLength": 1, **_NOT_BLANK},
         }),
     ] | None = None
     consent: Consent | None = None
