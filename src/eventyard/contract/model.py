@@ -2,7 +2,9 @@
 
 The model is the single source of truth: schemas/raw-event.v1.json is generated from it
 and a test fails when the checked-in file drifts. Validation is strict (no "123" -> 123
-coercion) because producers in any language must see the same rules.
+coercion) because producers in any language must see the same rules; the corrections the
+router makes before validating (trimming, case, a numeric-string value) are explicit, in
+normalise.py, and reported as warnings where they change the event.
 """
 
 from __future__ import annotations
