@@ -384,3 +384,16 @@ async def test_compiling_runs_off_the_event_loop(rig: Rig) -> None:
     rig.path.write_text(V2)
     assert (await rig.watcher.check()).result == "applied"
     assert threads and threading.get_ident() not in threads
+
+
+def test_an_applied_policy_logs_its_warnings(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    disabled = V2.replace("    class: warehouse\n", "    class: warehouse\n    enabled: false\n")
+    rig.path.write_text(disabled)
+    with caplog.at_level(logging.WARNING, logger="eventyard.worker.policy_watch"):
+        result = rig.watcher.check_now()
+    assert result.result == "applied"
+    assert [p.kind for p in rig.holder.current.warnings] == ["disabled"]
+    logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert logged == [rig.holder.current.warnings[0].render()]

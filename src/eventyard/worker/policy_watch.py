@@ -222,6 +222,8 @@ class PolicyWatcher:
         # What changed, not the whole policy: ops compare it with `eventyard diff-policy`.
         log.info("policy reloaded %s -> %s: %s", previous.version, new.version,
                  diff_policies(previous, new).log_text())
+        for warning in new.warnings:  # what check-policy warns about, e.g. enabled: false
+            log.warning("%s", warning.render())
         return ReloadResult("applied", new.version, previous=previous.version)
 
     def _clear_stale(self) -> None:
