@@ -10,11 +10,18 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from eventyard.core import process
 from eventyard.policy import CompiledPolicy, load_policy, parse_policy
 from eventyard.routing.outcome import DeadLetter, Routed
 from eventyard.taxonomy import TAXONOMY
+
+# No wall-clock deadline per example: on a host shared with other work the first example
+# of a property test can take longer than hypothesis's default 200 ms. That is timing,
+# not a failure, and tests assert behaviour only.
+hypothesis_settings.register_profile("eventyard", deadline=None)
+hypothesis_settings.load_profile("eventyard")
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_POLICY_PATH = REPO / "config" / "routing.yaml"
