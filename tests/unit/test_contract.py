@@ -320,6 +320,12 @@ def test_an_unusable_only_identity_is_a_dead_letter_that_says_so(run: Any) -> No
     assert BAD_EMAIL not in outcome.detail
 
 
+def test_a_null_email_is_absent_not_dropped(run: Any) -> None:
+    outcome = run(ev(userId=..., email=None))
+    assert isinstance(outcome, DeadLetter) and outcome.reason == "contract.identity.missing"
+    assert "dropped" not in outcome.detail
+
+
 def test_several_dropped_fields_each_warn(run: Any, make_event: Any) -> None:
     outcome = run(make_event(email=BAD_EMAIL, phone="dial-zero-private", ip="999.1.1.1"))
     assert isinstance(outcome, Routed)

@@ -132,7 +132,7 @@ def decode(
         # report the typo first, it is what the producer has to fix.
         errors.sort(key=lambda e: e["type"] != "extra_forbidden" or len(e["loc"]) != 1)
         code, detail = _problem(errors[0])
-        if code == "contract.identity.missing" and "email" in obj:
+        if code == "contract.identity.missing" and obj.get("email") is not None:
             detail += " (email was dropped: not a usable address)"
         if len(errors) > 1:
             others = sorted({".".join(str(p) for p in e["loc"]) or "event" for e in errors[1:]})
