@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events": ("eventyard.commands.events", "list the canonical events"),
     "test-policy": ("eventyard.commands.test_policy", "run the policy unit tests"),
     "worker": ("eventyard.commands.worker", "run a routing worker"),
+    "signals": ("eventyard.commands.signals", "run a behavioural signals processor"),
     "topics": ("eventyard.commands.topics", "create the topics the worker needs"),
     "send": ("eventyard.commands.send", "write JSON-lines events to the raw topic"),
     "load": ("eventyard.commands.load", "load routed records into DuckDB or Postgres"),

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         7 * 86_400_000, ge=60_000,
         description="How long duplicate records are kept (topic retention.ms, set at creation).",
     )
+    topic_signals_state: str = Field(
+        "eventyard.signals-state",
+        description="Internal: signal window state changelog, one partition per warehouse "
+        "partition (compacted).",
+    )
     partitions: int = Field(8, ge=1, description="Partitions of every topic the worker creates.")
     replication_factor: int = Field(1, ge=1)
 
@@ -92,6 +97,14 @@ class Settings(BaseSettings):
     producer_compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
     log_level: str = "INFO"
 
+    # --- signals processor (eventyard signals) ------------------------------------------
+    signals_group_id: str = Field(
+        "eventyard-signals", description="Consumer group of the signals processors."
+    )
+    signals_metrics_port: int = Field(
+        9109, ge=1, le=65535, description="HTTP port of the signals processor's /metrics."
+    )
+
     @model_validator(mode="after")
     def _read_secret_files(self) -> Settings:
         # Files win over nothing but never over an explicit value: Kubernetes mounts
@@ -125,6 +138,7 @@ class Settings(BaseSettings):
             self.topic_dlq,
             self.topic_dedup,
             self.topic_duplicates,
+            self.topic_signals_state,
         ]
 
 

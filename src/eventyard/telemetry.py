@@ -186,3 +186,42 @@ class LoadTelemetry:
             "eventyard_load_lag", "Records between the stored offset and the high watermark.",
             ["topic", "partition"], registry=r,
         )
+
+
+class SignalsTelemetry:
+    """The signals processor's metrics. `rule` labels are signal names from the policy."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.records = Counter(
+            "eventyard_signals_records", "Warehouse records consumed.", registry=r
+        )
+        self.fired = Counter(
+            "eventyard_signals_fired", "Derived events emitted, per signal.", ["rule"], registry=r
+        )
+        self.state_windows = Gauge(
+            "eventyard_signals_state_windows",
+            "(signal, identity) windows held in memory, over the assigned partitions.",
+            registry=r,
+        )
+        self.evicted = Counter(
+            "eventyard_signals_evicted", "Windows forgotten because nothing can change them.",
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "eventyard_signals_consumer_lag",
+            "Warehouse records behind the fetch high watermark, per assigned partition.",
+            ["partition"],
+            registry=r,
+        )
+        self.watermark_lag_seconds = Gauge(
+            "eventyard_signals_watermark_lag_seconds",
+            "Wall clock minus the partition's event-time watermark: how late '= 0' signals "
+            "can fire there.",
+            ["partition"],
+            registry=r,
+        )
+        self.batches = Counter(
+            "eventyard_signals_batches", "Batches processed (one state write each).", registry=r
+        )

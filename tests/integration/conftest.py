@@ -80,10 +80,19 @@ class Yard:
     async def send_to(self, topic: str, records: list[tuple[bytes | None, bytes]]) -> int:
         return await send_records(self.settings, topic, records)
 
+    def signals(self, name: str | None = None) -> WorkerProcess:
+        """An `eventyard signals` processor in its own group (EVENTYARD_SIGNALS_GROUP_ID)."""
+        name = name or f"s{len(self.workers)}"
+        p = WorkerProcess(name, self.env, self.tmp / f"signals-{name}.log", free_port(),
+                          cwd=REPO, command="signals")
+        self.workers.append(p.start())
+        return p
+
     def reader(self, *, read_committed: bool = False) -> TopicReader:
         s = self.settings
         topics = [s.topic_ads, s.topic_crm, s.topic_warehouse, s.topic_dlq,
-                  s.topic_keyed, s.topic_dedup, s.topic_raw, s.topic_duplicates]
+                  s.topic_keyed, s.topic_dedup, s.topic_raw, s.topic_duplicates,
+                  s.topic_signals_state]
         return TopicReader(s, topics, read_committed=read_committed)
 
 
@@ -95,12 +104,14 @@ def yard(bootstrap: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
     env = {
         "EVENTYARD_BOOTSTRAP_SERVERS": bootstrap,
         "EVENTYARD_GROUP_ID": f"{prefix}-workers",
+        "EVENTYARD_SIGNALS_GROUP_ID": f"{prefix}-signals",
         "EVENTYARD_PARTITIONS": str(PARTITIONS),
         "EVENTYARD_POLICY_PATH": str(policy),
         "EVENTYARD_METRICS_HOST": "127.0.0.1",
         "EVENTYARD_LOG_LEVEL": "INFO",
         **{f"EVENTYARD_TOPIC_{t.upper()}": f"{prefix}.{t}"
-           for t in ("raw", "keyed", "ads", "crm", "warehouse", "dlq", "dedup", "duplicates")},
+           for t in ("raw", "keyed", "ads", "crm", "warehouse", "dlq", "dedup", "duplicates",
+                     "signals_state")},
     }
     y = Yard(bootstrap, prefix, tmp_path, env)
     yield y

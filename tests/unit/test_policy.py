@@ -64,18 +64,22 @@ def test_default_policy_loads(default_policy: CompiledPolicy) -> None:
     }
     assert default_policy.dedup_window_ms == 48 * 3_600_000
     assert default_policy.custom_events == "warehouse"
-    assert set(default_policy.routes) == set(TAXONOMY)
+    # Every canonical event, and the derived events of the signals: section.
+    signals = {s.name for s in default_policy.signals}
+    assert signals == {"ProductQualifiedLead", "TrialGoneQuiet"}
+    assert set(default_policy.routes) == set(TAXONOMY) | signals
     assert default_policy.hmac_key is None
 
 
 def test_default_policy_summary(default_policy: CompiledPolicy) -> None:
-    routes = sum(len(r) for r in default_policy.routes.values())
+    routes = sum(len(r) for c, r in default_policy.routes.items() if c in TAXONOMY)
     assert routes == 215  # the non-null cells of tests/unit/data/default-mapping.yaml
     summary = default_policy.summary()
     assert summary == (
         f"policy {default_policy.version}: 8 destinations (meta, google, linkedin, tiktok, "
         "reddit, hubspot, salesforce, warehouse), 215 routes over 66 canonical events, "
-        "3 aliases, custom events -> warehouse, dedup window 48h"
+        "3 aliases, custom events -> warehouse, dedup window 48h, "
+        "2 signals (ProductQualifiedLead, TrialGoneQuiet)"
     )
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "eventyard"
-PURE_PACKAGES = ("contract", "taxonomy", "platforms", "policy", "routing")
+PURE_PACKAGES = ("contract", "taxonomy", "platforms", "policy", "routing", "signals")
 PURE_MODULES = ("core.py", "records.py", "errors.py")
 PURE_IMPORTS = [
     "eventyard.core", "eventyard.contract", "eventyard.taxonomy", "eventyard.platforms",
     "eventyard.policy",
     "eventyard.routing", "eventyard.routing.router", "eventyard.routing.pii",
-    "eventyard.records",
+    "eventyard.records", "eventyard.signals.engine", "eventyard.signals.derived",
+    "eventyard.signals.observed",
 ]
 # Third-party runtime stack, and our own modules that wrap it.
 FORBIDDEN_ROOTS = {"faust", "mode", "aiokafka", "kafka", "prometheus_client"}
@@ -26,6 +27,7 @@ FORBIDDEN_ROOTS = {"faust", "mode", "aiokafka", "kafka", "prometheus_client"}
 FORBIDDEN_OWN = (
     "eventyard.kafka", "eventyard.worker", "eventyard.commands", "eventyard.local",
     "eventyard.demo", "eventyard.telemetry", "eventyard.cli",
+    "eventyard.signals_worker",
 )
 
 

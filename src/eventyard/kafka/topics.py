@@ -37,6 +37,9 @@ def topic_configs(settings: Settings, topic: str) -> dict[str, str]:
         # Bounded both ways: the newest record per eventId, and nothing past the retention.
         return {"cleanup.policy": "compact,delete",
                 "retention.ms": str(settings.duplicates_retention_ms)}
+    # Signal state: the latest window per (rule, identity) and the position entry.
+    if topic == settings.topic_signals_state:
+        return {"cleanup.policy": "compact"}
     return {}
 
 
@@ -64,13 +67,19 @@ async def ensure_topics(settings: Settings) -> list[TopicResult]:
                 raise ConfigError(f"cannot create topic {topic}: error {code} {message}")
             results.append(TopicResult(topic, created=code == 0))
         paired = [settings.topic_keyed, settings.topic_dedup, settings.topic_duplicates]
-        described = await client.describe_topics(paired)
+        signal_pair = [settings.topic_warehouse, settings.topic_signals_state]
+        described = await client.describe_topics(paired + signal_pair)
         counts = {d["topic"]: len(d["partitions"]) for d in described}
         if len({counts.get(t) for t in paired}) != 1:
             raise ConfigError(
                 f"{', '.join(paired)} must have the same partition count (dedup entries and "
                 f"duplicate records are written to the keyed record's partition number), "
                 f"found {counts}"
+            )
+        if len({counts.get(t) for t in signal_pair}) != 1:
+            raise ConfigError(
+                f"{', '.join(signal_pair)} must have the same partition count (signal state "
+                f"of warehouse partition p is written to partition p), found {counts}"
             )
         order = {t: i for i, t in enumerate(settings.all_topics())}
         return sorted(results, key=lambda r: order.get(r.topic, len(order)))

@@ -39,12 +39,16 @@ class WorkerProcess:
     metrics_port: int
     cwd: Path = Path(".")
     proc: subprocess.Popen[bytes] | None = None
+    # `signals` runs the signals processor instead (its metrics port is its own setting).
+    command: str = "worker"
 
     def start(self) -> WorkerProcess:
-        env = {**os.environ, **self.env, "EVENTYARD_METRICS_PORT": str(self.metrics_port)}
+        port = str(self.metrics_port)
+        env = {**os.environ, **self.env, "EVENTYARD_METRICS_PORT": port,
+               "EVENTYARD_SIGNALS_METRICS_PORT": port}
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "eventyard.cli", "worker"],
+                [sys.executable, "-m", "eventyard.cli", self.command],
                 env=env, stdout=out, stderr=subprocess.STDOUT, cwd=self.cwd,
             )
         return self
@@ -66,7 +70,9 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             if not self.alive():
                 raise AssertionError(f"worker {self.name} exited:\n{self.log()[-3000:]}")
-            if "dedup restore:" in self.log():
+            if ("signals restore:" if self.command == "signals" else "dedup restore:") in (
+                self.log()
+            ):
                 return
             time.sleep(0.1)
         raise AssertionError(f"worker {self.name} got no assignment:\n{self.log()[-3000:]}")

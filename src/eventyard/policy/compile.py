@@ -9,6 +9,7 @@ from eventyard.platforms import PLATFORMS
 from eventyard.policy.compiled import CompiledPolicy, Route
 from eventyard.policy.lint import platform_of
 from eventyard.policy.schema import Destination, PolicyFile, duration_ms
+from eventyard.policy.signals_lint import compile_rule, signal_targets
 from eventyard.records import record_head
 from eventyard.taxonomy import TAXONOMY
 
@@ -57,6 +58,11 @@ def compile_policy(
                 skips[canonical][name] = "excluded"
             else:
                 routes[canonical].append(_route(name, dest, canonical))
+    # A derived event routes like a canonical one: warehouse, plus the CRMs by default.
+    for signal_name, signal in policy.signals.items():
+        targets = signal_targets(signal_name, signal, enabled)
+        routes[signal_name] = [_route(n, enabled[n], native) for n, native in targets.items()]
+        skips[signal_name] = {n: "not_in_policy" for n in enabled if n not in targets}
     custom_routes: list[Route] = []
     custom_skips: dict[str, str] = {}
     for name, dest in enabled.items():
@@ -80,4 +86,7 @@ def compile_policy(
         hmac_key=hmac_key,
         aliases=MappingProxyType(dict(policy.aliases)),
         warnings=warnings,
+        signals=tuple(compile_rule(n, s) for n, s in policy.signals.items()),
+        signals_source=next((n for n, d in enabled.items()
+                             if d.klass == "warehouse" and d.events == "all"), ""),
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from eventyard.errors import PolicyProblem
 from eventyard.routing.outcome import DestinationClass
+from eventyard.signals.rules import SignalRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +51,23 @@ class CompiledPolicy:
     # Event name a producer sends -> canonical name (the policy's `aliases:`).
     aliases: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[PolicyProblem, ...] = ()
+    # Derived events of the `signals:` section; each name also has routes above.
+    signals: tuple[SignalRule, ...] = ()
+    # The warehouse destination whose records the signals processor counts ("" if none).
+    signals_source: str = ""
 
     def summary(self) -> str:
-        routed = sum(len(r) for r in self.routes.values())
+        derived = {s.name for s in self.signals}
+        routed = sum(len(r) for c, r in self.routes.items() if c not in derived)
         return (
             f"policy {self.version}: {len(self.destinations)} destinations "
-            f"({', '.join(self.destinations)}), {routed} routes over {len(self.routes)} "
-            f"canonical events, {len(self.aliases)} aliases, "
+            f"({', '.join(self.destinations)}), {routed} routes over "
+            f"{len(self.routes) - len(self.signals)} canonical events, "
+            f"{len(self.aliases)} aliases, "
             f"custom events -> {self.custom_events}, "
             f"dedup window {_duration(self.dedup_window_ms)}"
+            + (f", {len(self.signals)} signals ({', '.join(s.name for s in self.signals)})"
+               if self.signals else "")
         )
 
 

@@ -17,6 +17,7 @@ from eventyard.policy.compiled import CompiledPolicy
 from eventyard.policy.lint import lint, lint_aliases
 from eventyard.policy.messages import Loc, file_path, sentence, union_sentence
 from eventyard.policy.schema import Defaults, Destination, PolicyFile
+from eventyard.policy.signals_lint import lint_signals, valid_signals
 from eventyard.policy.yamlsource import SourceMap, load_yaml
 
 HMAC_KEY_ENV = "EVENTYARD_HMAC_KEY"
@@ -62,15 +63,17 @@ def parse_policy(
     model: PolicyFile | None = None
     try:
         model = PolicyFile.model_validate(raw)
-        destinations, aliases = model.destinations, model.aliases
+        destinations, aliases, signals = model.destinations, model.aliases, model.signals
     except ValidationError as exc:
         problems += _structural(exc, smap, raw)
         # Keep going: lint every destination that is well-formed on its own, so one run
         # reports every problem in the file, not just the first layer of them.
         destinations = _valid_destinations(raw.get("destinations"))
         aliases = _valid_aliases(raw.get("aliases"))
+        signals = valid_signals(raw.get("signals"))
     problems += lint(destinations, smap, has_hmac_key=hmac_key is not None)
     problems += lint_aliases(aliases, smap)
+    problems += lint_signals(signals, destinations, smap, aliases)
     errors = sorted((p for p in problems if p.severity == "error"), key=lambda p: p.line)
     warnings = tuple(sorted((p for p in problems if p.severity == "warning"), key=lambda p: p.line))
     if errors or model is None:

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from eventyard.signals.rules import parse_condition
+
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
@@ -79,6 +81,46 @@ class Destination(BaseModel):
     enabled: bool = True
 
 
+IdentityField = Literal["userId", "anonymousId", "externalId"]
+
+
+def _condition(v: str) -> str:
+    parse_condition(v)  # ValueError names what is accepted
+    return v
+
+
+class Signal(BaseModel):
+    """A derived event fired from per-identity counts over a sliding window of event time
+    (the `eventyard signals` processor evaluates it; signals/rules.py has the semantics)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    events: list[str] = Field(min_length=1, description="The events it counts.")
+    when: Annotated[str, AfterValidator(_condition)] = Field(
+        description="'>= N' (or '> N'): at least N counted events in the window; '= 0': an "
+        "identity seen before whose window closes without one."
+    )
+    within: Duration = Field(description="The sliding window over event time, e.g. 7d.")
+    per: list[IdentityField] = Field(
+        default_factory=lambda: list[IdentityField](["userId", "anonymousId"]),
+        description="Identity it counts per: the first of these an event carries; a prefix "
+        "of userId, anonymousId, externalId.",
+    )
+    fire: Literal["once_per_window", "every_crossing"] = Field(
+        "once_per_window",
+        description="once_per_window: at most once per window while the condition holds; "
+        "every_crossing: each time the count reaches the threshold from below.",
+    )
+    grace: Duration = Field(
+        "1m", description="How far past a window's end late events may still arrive: '= 0' "
+        "rules wait this long after the deadline before firing."
+    )
+    send_to: dict[str, str] | None = Field(
+        None, description="Destination -> native name (default: every CRM destination, under "
+        "the signal's name or its snake_case form); warehouse destinations always get it.",
+    )
+
+
 class PolicyFile(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -95,3 +137,6 @@ class PolicyFile(BaseModel):
         "before routing (e.g. signup_completed: SignUp).",
     )
     destinations: dict[DestinationName, Destination] = Field(min_length=1)
+    signals: dict[str, Signal] = Field(
+        default_factory=dict, description="Derived events: signal name -> rule."
+    )

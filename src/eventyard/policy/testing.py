@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args
 
 import orjson
 from pydantic import (
@@ -44,9 +44,13 @@ from eventyard.errors import PolicyProblem, ProblemKind
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.policy.yamlsource import SourceMap, load_yaml
 
+if TYPE_CHECKING:
+    from eventyard.policy.signal_cases import SignalCase
+
 __all__ = [
     "DEFAULT_NOW",
     "SKIP_REASONS",
+    "AnyCase",
     "CaseResult",
     "Expect",
     "PolicyCase",
@@ -135,9 +139,13 @@ class PolicyCase:
         return f"{self.file}:{self.line}"
 
 
+# A routing case (one event in, routes out) or a signal case (events in, signals out).
+AnyCase: TypeAlias = "PolicyCase | SignalCase"
+
+
 @dataclass(frozen=True, slots=True)
 class CaseResult:
-    case: PolicyCase
+    case: AnyCase
     expected: str
     actual: str
     failures: tuple[str, ...]
@@ -180,7 +188,7 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def load_cases(data: bytes, file: str) -> tuple[list[PolicyCase], list[PolicyProblem]]:
+def load_cases(data: bytes, file: str) -> tuple[list[AnyCase], list[PolicyProblem]]:
     """Parse one test file; every problem is reported, valid cases are kept."""
     try:
         text = data.decode("utf-8")
@@ -198,7 +206,7 @@ def load_cases(data: bytes, file: str) -> tuple[list[PolicyCase], list[PolicyPro
         return [], [
             *problems, smap.problem((), "a test file is a non-empty list of cases", "bad_case")
         ]
-    cases: list[PolicyCase] = []
+    cases: list[AnyCase] = []
     first_line: dict[str, int] = {}
     for i, item in enumerate(raw):
         line = smap.line((i,))
@@ -207,10 +215,27 @@ def load_cases(data: bytes, file: str) -> tuple[list[PolicyCase], list[PolicyPro
                 PolicyProblem(file, line, f"[{i}]", "a case must be a mapping", "bad_case")
             )
             continue
+        if "events" in item:  # events in -> signals out (policy/signal_cases.py)
+            from eventyard.policy.signal_cases import parse_signal_case
+
+            parsed, found = parse_signal_case(item, i, line, smap)
+            problems += found
+            if parsed is None:
+                continue
+            if parsed.name in first_line:
+                problems.append(PolicyProblem(
+                    file, line, f"[{i}].name",
+                    f"duplicate case name (first used on line {first_line[parsed.name]})",
+                    "duplicate_case",
+                ))
+                continue
+            first_line[parsed.name] = line
+            cases.append(parsed)
+            continue
         try:
             model = _CaseModel.model_validate(item)
         except ValidationError as exc:
-            problems += _problems(exc, i, smap)
+            problems += problems_of(exc, i, smap)
             continue
         if model.name in first_line:
             problems.append(PolicyProblem(
@@ -224,7 +249,7 @@ def load_cases(data: bytes, file: str) -> tuple[list[PolicyCase], list[PolicyPro
     return cases, problems
 
 
-def _problems(exc: ValidationError, index: int, smap: SourceMap) -> list[PolicyProblem]:
+def problems_of(exc: ValidationError, index: int, smap: SourceMap) -> list[PolicyProblem]:
     out = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
@@ -242,7 +267,12 @@ def _problems(exc: ValidationError, index: int, smap: SourceMap) -> list[PolicyP
 def _now(case: PolicyCase) -> datetime:
     if case.now is not None:
         return case.now
-    ts = case.event.get("timestamp") if isinstance(case.event, dict) else None
+    return event_time(case.event)
+
+
+def event_time(event: dict[str, Any] | str) -> datetime:
+    """The event's own timestamp, else DEFAULT_NOW: when a case's event arrives."""
+    ts = event.get("timestamp") if isinstance(event, dict) else None
     try:
         if isinstance(ts, datetime) and ts.tzinfo is not None:
             return ts
@@ -257,7 +287,7 @@ def _now(case: PolicyCase) -> datetime:
     return DEFAULT_NOW
 
 
-def _encode(event: dict[str, Any] | str) -> bytes:
+def encode_event(event: dict[str, Any] | str) -> bytes:
     if isinstance(event, str):
         return event.encode()
     # YAML turns unquoted timestamps into datetimes; orjson writes them back as RFC 3339.
@@ -267,7 +297,7 @@ def _encode(event: dict[str, Any] | str) -> bytes:
 def run_case(case: PolicyCase, policy: CompiledPolicy) -> CaseResult:
     now_ms = int(_now(case).timestamp() * 1000)
     # The record timestamp is `now`: the event just arrived on the raw topic.
-    outcome = process(_encode(case.event), now_ms, policy, now_ms)
+    outcome = process(encode_event(case.event), now_ms, policy, now_ms)
     exp = case.expect
     if isinstance(outcome, DeadLetter):
         actual = f"dead letter {outcome.reason} ({outcome.detail})"
@@ -346,6 +376,8 @@ def _render_routes(sent: dict[str, str], skipped: dict[str, str]) -> str:
 
 
 def run_suite(policy: CompiledPolicy, files: Sequence[Path]) -> SuiteResult:
+    from eventyard.policy.signal_cases import run_signal_case
+
     results: list[CaseResult] = []
     problems: list[PolicyProblem] = []
     for path in files:
@@ -358,6 +390,7 @@ def run_suite(policy: CompiledPolicy, files: Sequence[Path]) -> SuiteResult:
             continue
         cases, found = load_cases(data, str(path))
         problems += found
-        results += (run_case(c, policy) for c in cases)
+        results += (run_case(c, policy) if isinstance(c, PolicyCase)
+                    else run_signal_case(c, policy) for c in cases)
     return SuiteResult(tuple(results), tuple(problems), len(files))
 
