@@ -26,7 +26,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from eventyard.kafka import clients as kafka
-from eventyard.kafka.producer import BatchSender
+from eventyard.kafka.producer import BatchSender, Send
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.settings import Settings
 from eventyard.signals.derived import derived_event
@@ -34,7 +34,7 @@ from eventyard.signals.engine import PartitionEngine
 from eventyard.signals.observed import observe_warehouse_record
 from eventyard.signals_worker import state
 from eventyard.telemetry import SignalsTelemetry
-from eventyard.worker.dispatch import Record, Send
+from eventyard.worker.dispatch import Record
 
 log = logging.getLogger(__name__)
 
