@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from pydantic import ValidationError
 
 from eventyard.errors import PolicyProblem
+from eventyard.platforms import PLATFORMS
 from eventyard.policy.lint import platform_of
-from eventyard.policy.platforms import PLATFORMS
 from eventyard.policy.schema import Destination, Signal, duration_ms
 from eventyard.policy.yamlsource import SourceMap
 from eventyard.signals.rules import IDENTITY_CHAIN, SignalRule, parse_condition
