@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit integration lint demo bench bench-core bench-broker bench-load schemas clean
+.PHONY: install test unit integration lint demo bench bench-core bench-signals bench-broker bench-load schemas clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -60,6 +60,9 @@ bench: $(STAMP)
 
 bench-core: $(STAMP)
 	$(BIN)/python -m bench.core
+
+bench-signals: $(STAMP)
+	$(BIN)/python -m bench.signals
 
 bench-broker: $(STAMP)
 	$(BIN)/python -m bench.broker_drift

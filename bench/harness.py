@@ -106,7 +106,9 @@ class Space:
             "EVENTYARD_METRICS_HOST": "127.0.0.1",
             "EVENTYARD_LOG_LEVEL": "INFO",
             **{f"EVENTYARD_TOPIC_{t.upper()}": f"{self.prefix}.{t}"
-               for t in ("raw", "keyed", "ads", "crm", "warehouse", "dlq", "dedup", "duplicates")},
+               for t in ("raw", "keyed", "ads", "crm", "warehouse", "dlq", "dedup", "duplicates",
+                         "signals_state")},
+            "EVENTYARD_SIGNALS_GROUP_ID": f"{self.prefix}-signals",
         }
 
     @property

@@ -180,6 +180,9 @@ def _journey(rng: random.Random) -> list[str]:
         return steps
     steps += ["StartTrial"] + (["TrialActivated"] if r() < 0.7 else [])
     steps.append("FirstAction")
+    # Uses of a key feature: a third of trials reach 3, the ProductQualifiedLead signal of
+    # config/routing.yaml (derived from the journey so far, so the random stream is as before).
+    steps += ["FeatureUsed"] * (1 + len(steps) % 3)
     steps += rng.sample(["ApiKeyCreated", "ApiCallSucceeded", "CsvUploaded", "EnrichmentStarted",
                          "EnrichmentCompleted", "CreditConsumed", "CreditConsumed"],
                         k=rng.randint(2, 5))

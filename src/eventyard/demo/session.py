@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from eventyard.demo.funnel import Funnel, FunnelStats
+from eventyard.demo.signals import DemoSignals
 from eventyard.demo.tally import Check, Rate, Tally, WorkerMetrics, reconcile
 from eventyard.demo.warehouse import WarehouseSummary, load_and_query
 from eventyard.errors import BrokerError
@@ -85,6 +86,7 @@ class DemoState:
     error: str | None = None
     worker_log_tail: str | None = None
     warehouse: WarehouseSummary | None = None  # the output topics loaded into DuckDB
+    signals: dict[str, int] = field(default_factory=dict)  # derived events fired, by signal
 
     def update_rates(self) -> None:
         now = time.monotonic()
@@ -120,6 +122,7 @@ class DemoSession:
                                policy_version=policy_version)
         self.broker: LocalBroker | None = None
         self.worker: WorkerProcess | None = None
+        self.signals: DemoSignals | None = None
         self.settings: Settings | None = None
         self._stop = asyncio.Event()  # first Ctrl-C / SIGTERM / --duration: wind down
         self._abort = asyncio.Event()  # second Ctrl-C: skip the waiting
@@ -186,23 +189,22 @@ class DemoSession:
         st.phase = "starting worker"
         port = free_port()
         st.metrics_url = f"http://127.0.0.1:{port}/metrics"
-        self.worker = WorkerProcess(
-            "demo",
-            {"EVENTYARD_BOOTSTRAP_SERVERS": st.bootstrap,
-             "EVENTYARD_POLICY_PATH": str(opts.policy),
-             "EVENTYARD_METRICS_HOST": "127.0.0.1",
-             "EVENTYARD_LOG_LEVEL": "INFO"},  # readiness is read from the INFO log
-            st.workdir / "worker.log",
-            port,
-        )
+        env = {"EVENTYARD_BOOTSTRAP_SERVERS": st.bootstrap,
+               "EVENTYARD_POLICY_PATH": str(opts.policy),
+               "EVENTYARD_METRICS_HOST": "127.0.0.1",
+               "EVENTYARD_LOG_LEVEL": "INFO"}  # readiness is read from the INFO log
+        self.worker = WorkerProcess("demo", env, st.workdir / "worker.log", port)
+        self.signals = DemoSignals(env, st.workdir)  # derived events: docs/signals.md
         with sigint_blocked():
             self.worker.start()
+            self.signals.start()
         st.worker_pid = self.worker.pid
         scraper = asyncio.create_task(self._scrape_loop())
         try:
             ready = asyncio.to_thread(self.worker.wait_assigned, READY_TIMEOUT_S)
             if not await self._until(ready, stop_cancels=True):
                 return  # stopped while starting: nothing to summarise
+            await asyncio.to_thread(self.signals.wait_ready, READY_TIMEOUT_S)
             async with TopicReader(s, list(st.topics.values())) as reader:
                 read = asyncio.create_task(self._read_loop(reader))
                 try:
@@ -210,6 +212,11 @@ class DemoSession:
                     st.producing_since = time.monotonic()
                     await self._until(self._produce(s), stop_cancels=False)
                     st.phase = "draining"
+                    await self._settle()
+                    # Derived events are raw records too: count them, and let them route.
+                    st.produced += await self.signals.catch_up(st.tally.routed_events)
+                    st.signals = dict(self.signals.fired)
+                    await asyncio.to_thread(self.signals.stop)
                     await self._settle()
                     self._mark_elapsed()  # traffic start → all routed; stopping is not routing
                     await self._scrape()  # the last word before the worker goes away
@@ -387,6 +394,8 @@ class DemoSession:
 
     async def _shutdown(self) -> None:
         """Whatever happened: worker first (SIGTERM, then SIGKILL), then our broker."""
+        if self.signals is not None:
+            await asyncio.to_thread(self.signals.stop)
         worker = self.worker
         if worker is not None and worker.alive():
             try:

@@ -73,6 +73,7 @@ def to_json(st: DemoState) -> dict[str, Any]:
                       "duplicates": dict(st.funnel.duplicates),
                       "malformed": dict(st.funnel.malformed)},
         "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in st.checks],
+        "signals_fired": dict(st.signals),
         "warehouse_load": None if st.warehouse is None else {
             "rows": st.warehouse.rows,
             "by_stage": dict(st.warehouse.by_stage),
@@ -229,6 +230,10 @@ def print_summary(console: Console, st: DemoState) -> None:
         console.print(render(st))
         if st.warehouse is not None:
             console.print(warehouse.render(st.warehouse))
+        if st.signals:
+            fired = ", ".join(f"{name} {n:,}" for name, n in sorted(st.signals.items()))
+            console.print(Text(f"signals fired (eventyard signals, routed to warehouse + CRMs): "
+                               f"{fired}", style="bold"))
         return
     # Totals of a run cut short cannot add up; what helps is why, and where to look.
     console.print(Text(f"✗ demo failed: {st.error}", style="bold red"))
