@@ -19,7 +19,9 @@ from pathlib import Path
 
 from eventyard.errors import PolicyError
 from eventyard.policy import CompiledPolicy, load_policy
-from eventyard.settings import Settings, settings_with
+from eventyard.preflight import check_port_free
+from eventyard.settings import Settings
+from eventyard.settings_load import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,8 @@ async def serve(settings: Settings, policy: CompiledPolicy) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_with(
+    settings = load_settings(
+        None,  # topics, Kafka, policy and the signals settings: nearly all of them
         policy_path=args.policy,
         bootstrap_servers=args.bootstrap_servers,
         signals_metrics_port=args.metrics_port,
@@ -74,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         policy = load_policy(settings.policy_path)
     except PolicyError as exc:
-        print(f"error: policy {settings.policy_path} is invalid:\n{exc}", file=sys.stderr)
+        print(exc, file=sys.stderr)  # one FILE:LINE: PATH: message line per problem
+        print(f"error: policy {settings.policy_path} does not load", file=sys.stderr)
         return 2
     if not policy.signals:
         print(f"error: {settings.policy_path} has no signals: section; nothing to evaluate",
@@ -84,6 +88,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {settings.policy_path}: signals need a warehouse destination with "
               "events: all", file=sys.stderr)
         return 2
+    where = ("--metrics-port" if args.metrics_port is not None
+             else "EVENTYARD_SIGNALS_METRICS_PORT")
+    check_port_free(settings.metrics_host, settings.signals_metrics_port, where)
+    from eventyard.kafka.reach import probe
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    asyncio.run(probe(settings))  # BrokerUnreachable: one line naming the address
+    logging.getLogger("aiokafka").setLevel(logging.NOTSET)
     try:
         return asyncio.run(serve(settings, policy))
     except KeyboardInterrupt:
