@@ -36,7 +36,8 @@ def demo_env(prefix: str) -> dict[str, str]:
         "EVENTYARD_GROUP_ID": f"{prefix}-workers",
         "EVENTYARD_PARTITIONS": "4",
         **{f"EVENTYARD_TOPIC_{t.upper()}": f"{prefix}.{t}"
-           for t in ("raw", "keyed", "ads", "crm", "warehouse", "dlq", "dedup")},
+           for t in ("raw", "keyed", "ads", "crm", "warehouse", "dlq", "dedup", "signals_state")},
+        "EVENTYARD_SIGNALS_GROUP_ID": f"{prefix}-signals",
     })
     return env
 
@@ -73,8 +74,12 @@ async def test_demo_summary_matches_topics(bootstrap: str, tmp_path: Path) -> No
         env=env, cwd=REPO, capture_output=True, text=True, timeout=180,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    assert "consumed 2,000 = routed events" in done.stdout
     summary: dict[str, Any] = json.loads((tmp_path / "summary.json").read_text())
+    # The signals processor ran beside the worker: its derived events are raw records too.
+    fired = sum(summary["signals_fired"].values())
+    assert summary["signals_fired"]["ProductQualifiedLead"] > 0
+    assert f"consumed {2000 + fired:,} = routed events" in done.stdout
+    assert "signals fired" in done.stdout
     assert summary["ok"] and all(c["ok"] for c in summary["checks"]), summary["checks"]
 
     settings = Settings(**{k.removeprefix("EVENTYARD_").lower(): v for k, v in env.items()
@@ -87,7 +92,7 @@ async def test_demo_summary_matches_topics(bootstrap: str, tmp_path: Path) -> No
 
     # Per topic, the summary says what the topics hold.
     assert counts == {role: summary["topics"][role]["records"] for role in ROLES}
-    assert counts["raw"] == summary["produced"] == 2000
+    assert counts["raw"] == summary["produced"] == 2000 + fired
     # consumed = routed events + dead letters + duplicates, and the worker agrees.
     assert counts["raw"] == counts["warehouse"] + counts["dlq"] + summary["duplicates"]
     metrics = summary["metrics"]
@@ -103,6 +108,8 @@ async def test_demo_summary_matches_topics(bootstrap: str, tmp_path: Path) -> No
         for role in ("ads", "crm", "warehouse") for r in records[topics[role]]
     )
     assert per_destination == {d: v["records"] for d, v in summary["destinations"].items()}
+    pql = [r for r in records[topics["crm"]] if b'"event":"ProductQualifiedLead"' in r.value]
+    assert len(pql) == 2 * summary["signals_fired"]["ProductQualifiedLead"]  # both CRMs
     # The demo ends by loading every output record into DuckDB and querying it.
     loaded = summary["warehouse_load"]
     assert loaded["by_destination"] == per_destination

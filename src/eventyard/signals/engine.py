@@ -37,13 +37,18 @@ def decode_key(raw: bytes) -> Key | None:
 
 
 class PartitionEngine:
-    def __init__(self, rules: Sequence[SignalRule], names: Iterable[str] = ()) -> None:
+    def __init__(
+        self, rules: Sequence[SignalRule], names: Iterable[str] = (), source: str = ""
+    ) -> None:
         self.rules = {r.name: r for r in rules}
         # Derived events come back through the warehouse: they never count or arm a rule.
         self.ignored = frozenset(names) | frozenset(self.rules)
         self.states: dict[Key, State] = {}
         self.watermark = 0
         self.offset: int | None = None  # next input offset to read, once known
+        # The input topic the position is an offset in: a position written for another
+        # topic (EVENTYARD_TOPIC_WAREHOUSE changed, state topic kept) is not used.
+        self.source = source
         self._deadlines: list[tuple[int, int, Key]] = []  # (due, deadline, key)
         self._dirty: set[Key] = set()
         self._gone: set[Key] = set()
@@ -133,7 +138,7 @@ class PartitionEngine:
         out += [(encode_key(k), None) for k in sorted(self._gone)]
         self._dirty.clear()
         self._gone.clear()
-        out.append((POSITION_KEY, orjson.dumps({"offset": self.offset,
+        out.append((POSITION_KEY, orjson.dumps({"offset": self.offset, "topic": self.source,
                                                 "watermark": self.watermark})))
         return out
 
@@ -143,7 +148,7 @@ class PartitionEngine:
             return
         if raw_key == POSITION_KEY:
             position: Any = _loads(value)
-            if isinstance(position, dict):
+            if isinstance(position, dict) and position.get("topic", "") == self.source:
                 offset = position.get("offset")
                 self.offset = offset if isinstance(offset, int) else None
                 self.watermark = max(self.watermark, int(position.get("watermark") or 0))

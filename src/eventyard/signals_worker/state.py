@@ -35,7 +35,7 @@ async def restore(
     partitions: Iterable[int], timeout_s: float = 120.0,
 ) -> dict[int, PartitionEngine]:
     wanted = sorted(set(partitions))
-    engines = {p: PartitionEngine(rules, names) for p in wanted}
+    engines = {p: PartitionEngine(rules, names, settings.topic_warehouse) for p in wanted}
     if not wanted:
         return engines
     started = time.monotonic()
