@@ -212,3 +212,20 @@ def test_signal_problems_name_file_line_and_path() -> None:
                for p in found)
     assert any(p.startswith("p.yaml:10: signals.Anon.per:") and "prefix" in p for p in found)
     assert any(p.startswith("p.yaml:11: signals.Sent.send_to.nope:") for p in found)
+
+
+def test_explain_shows_which_signals_count_an_event_and_which_derive_it() -> None:
+    from pathlib import Path
+
+    from eventyard.commands.explain import explain_with
+    from eventyard.policy import load_policy
+
+    policy = load_policy(Path(__file__).resolve().parents[2] / "config" / "routing.yaml")
+    used = explain_with(b'{"event":"FeatureUsed","eventId":"e-1","userId":"u-1"}', policy, 0)
+    assert [c.split(":")[0] for c in used["countedBy"]] == ["ProductQualifiedLead",
+                                                             "TrialGoneQuiet"]
+    pql = explain_with(b'{"event":"ProductQualifiedLead","eventId":"sig-1","userId":"u-1"}',
+                       policy, 0)
+    assert pql["derivedBy"].startswith("ProductQualifiedLead: FeatureUsed >= 3 within 7d")
+    assert {r["value"]["destination"] for r in pql["records"]} == {
+        "warehouse", "hubspot", "salesforce"}

@@ -84,6 +84,13 @@ def explain_with(value: bytes, policy: CompiledPolicy, now_ms: int,
     }
     if outcome.sent_as is not None:
         result["sentAs"] = outcome.sent_as
+    # The policy's signals: which count this event, and which one it is the derived event of.
+    counted = [rule.describe() for rule in policy.signals if outcome.event in rule.events]
+    if counted:
+        result["countedBy"] = counted
+    for rule in policy.signals:
+        if rule.name == outcome.event:
+            result["derivedBy"] = rule.describe()
     return result
 
 
@@ -110,6 +117,10 @@ def _table(result: dict[str, Any]) -> None:
     console.print(table)
     for warning in result["warnings"]:
         console.print(f"[yellow]warning[/] {warning['field']}: {warning['code']}")
+    for signal in result.get("countedBy", []):
+        console.print(f"counted by signal {signal}", markup=False)
+    if "derivedBy" in result:
+        console.print(f"derived event of signal {result['derivedBy']}", markup=False)
 
 
 def run(args: argparse.Namespace) -> int:
