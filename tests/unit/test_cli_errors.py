@@ -137,7 +137,9 @@ def test_an_unreachable_broker_names_the_address(
     events = tmp_path / "e.jsonl"
     events.write_text('{"event":"PageView","eventId":"e-1","userId":"u-1"}\n')
     address = f"127.0.0.1:{closed_port}"
-    for argv in (["send", str(events)], ["topics", "create"]):
+    for argv in (["send", str(events)], ["topics", "create"], ["tap", "dlq"],
+                 ["trace", "e-1"], ["dlq", "stats"], ["dlq", "redrive", "--dry-run",
+                                                      "--policy", POLICY]):
         assert main([*argv, "--bootstrap-servers", address]) == 1
         line = one_line(capsys)
         assert line.startswith(f"error: cannot reach a Kafka broker at {address} ")

@@ -194,6 +194,9 @@ def test_valid_edit_applies_and_logs_old_to_new(
     assert (result.result, result.previous, result.version) == ("applied", V1_VERSION, V2_VERSION)
     rig.assert_now_v2()
     assert f"policy reloaded {V1_VERSION} -> {V2_VERSION}" in caplog.text
+    # What changed, not the whole policy (policy/diff.py): meta gained Purchase.
+    assert "0 rule change(s), 1 route(s) gained, 0 lost, 0 renamed" in caplog.text
+    assert "Purchase → meta: + Purchase (was not_in_policy)" in caplog.text
 
 
 def test_same_content_is_unchanged(rig: Rig) -> None:

@@ -218,6 +218,5 @@ def _duplicate(settings: Settings, rec: Record, event_key: bytes | None, batch: 
     batch.duplicates += 1
     if event_key is None:
         return
-    source = source_headers(rec) if raw else carried_source(rec)[0]
     batch.sends.append(Send(settings.topic_duplicates, duplicates.encode(
-        event_key, batch.now_ms, source), event_key, [], partition=rec.partition))
+        event_key, batch.now_ms, rec, raw), event_key, [], partition=rec.partition))
