@@ -223,3 +223,40 @@ async def test_replaying_the_input_emits_nothing_new(yard: Yard) -> None:
     fired = derived(got, s.topic_warehouse, PQL)
     assert sorted(str(b["user"]["userId"]) for b in fired) == users  # type: ignore[index]
     assert len(fired) == len(users), "nothing new reached the outputs"
+
+
+async def test_state_follows_partitions_across_a_rebalance(yard: Yard) -> None:
+    """Two processors in one group split the partitions; one is killed and the other takes
+    its partitions with their windows: every user still fires exactly once."""
+    s = yard.settings
+    t0 = int(time.time() * 1000) - 2 * DAY_MS
+    users = [f"reb-{i}" for i in range(12)]
+
+    def uses(k: int) -> list[tuple[bytes, bytes]]:
+        return [event("FeatureUsed", f"{u}-{k}", u, t0 + k * 3_600_000) for u in users]
+
+    worker = yard.worker()
+    a = yard.signals("a")
+    worker.wait_assigned()
+    a.wait_assigned()
+    async with yard.reader() as reader:
+        await yard.send(uses(0))
+        b = yard.signals("b")  # joins: the group rebalances, a keeps half the partitions
+        b.wait_assigned()
+        await yard.send(uses(1))
+        await reader.wait_for(lambda r: len(r[s.topic_warehouse]) >= 2 * len(users))
+        await wait_caught_up(reader, s)
+        a.kill()  # b takes a's partitions and restores their windows from the changelog
+        await yard.send(uses(2) + uses(3))
+        await reader.wait_for(
+            lambda r: len(derived(r, s.topic_warehouse, PQL)) >= len(users), timeout=90)
+        await reader.wait_for(lambda r: len(r[s.topic_warehouse]) >= 5 * len(users))
+        await wait_caught_up(reader, s)
+        await wait_routed(reader, worker,
+                          4 * len(users) + len(derived(reader.records, s.topic_raw, PQL)))
+        got = reader.records
+
+    fired = Counter(str(b_["user"]["userId"])  # type: ignore[index]
+                    for b_ in derived(got, s.topic_warehouse, PQL))
+    assert fired == dict.fromkeys(users, 1)
+    assert "signals restore:" in b.log() and b.log().count("assigned [") >= 2
