@@ -40,7 +40,7 @@ class RouteStatus(BaseModel):
     name: str | None = Field(None, description="Native name, when sent.")
     reason: str | None = Field(
         None, description="Why not, when skipped: not_in_policy, excluded, no_consent, too_old, "
-        "custom_event.",
+        "custom_event, no_match_keys.",
     )
 
 

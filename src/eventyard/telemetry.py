@@ -25,7 +25,8 @@ EVENT_LAG_BUCKETS = (
     0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0, 604800.0,
 )
 
-SKIP_REASONS = ("not_in_policy", "excluded", "no_consent", "too_old", "custom_event")
+SKIP_REASONS = ("not_in_policy", "excluded", "no_consent", "too_old", "custom_event",
+                "no_match_keys")
 RELOAD_RESULTS = ("applied", "rejected", "unchanged")
 
 

@@ -54,12 +54,13 @@ def now_ms() -> int:
 @pytest.fixture
 def make_event() -> EventFactory:
     """make_event("Purchase", email=...) -> a valid raw event dict. Money events get
-    value + currency unless given; pass a field as None to leave it out."""
+    value + currency unless given; pass a field as None to leave it out. The default email
+    is a match key for every ad platform (docs/platforms.md), so ads get the event."""
     ids: Iterator[int] = itertools.count(1)
 
     def factory(name: str = "SignUp", **fields: Any) -> dict[str, Any]:
         event: dict[str, Any] = {"event": name, "eventId": f"evt-{next(ids):06d}",
-                                 "userId": "user-7f3a"}
+                                 "userId": "user-7f3a", "email": "user-7f3a@example.com"}
         spec = TAXONOMY.get(name)
         if spec is not None and "value" in spec.requires:
             event.update(value=49.5, currency="USD")

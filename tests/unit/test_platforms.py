@@ -26,6 +26,7 @@ def _entry(**overrides: Any) -> Platform:
         "name": "snapchat", "klass": "ads", "max_age": "7d", "context": ("ip",),
         "click_ids": ("sccid",), "check_name": names.generic,
         "pii": pii_rules(email="email_plain"), "docs": "https://example.com/capi",
+        "match_keys": (("email",), ("sccid",)),
     }  # fmt: skip
     fields.update(overrides)
     return Platform(**fields)

@@ -127,7 +127,7 @@ def test_each_kind_of_mismatch_is_named(
 ) -> None:
     path = write(tmp_path, f"""\
         - name: case
-          event: {{event: SignUp, eventId: e-1, userId: u-1}}
+          event: {{event: SignUp, eventId: e-1, userId: u-1, email: u1@example.com}}
           expect: {expect}
     """)
     cases, problems = load_cases(path.read_bytes(), str(path))
@@ -158,14 +158,16 @@ def test_now_defaults_to_the_event_time_then_to_a_fixed_time(
 ) -> None:
     path = write(tmp_path, """\
         - name: a years-old event is fresh at its own time (unquoted YAML timestamp)
-          event: {event: SignUp, eventId: e-1, userId: u-1, timestamp: 2019-03-01T10:00:00Z}
+          event: {event: SignUp, eventId: e-1, userId: u-1, email: u1@example.com,
+                  timestamp: 2019-03-01T10:00:00Z}
           expect: {routed: {google: sign_up}}
         - name: no timestamp runs at the fixed default time
-          event: {event: SignUp, eventId: e-2, userId: u-1}
+          event: {event: SignUp, eventId: e-2, userId: u-1, email: u1@example.com}
           expect: {routed: [google]}
         - name: an explicit now makes it old
           now: "2019-03-05T10:00:00+00:00"
-          event: {event: SignUp, eventId: e-3, userId: u-1, timestamp: "2019-03-01T10:00:00Z"}
+          event: {event: SignUp, eventId: e-3, userId: u-1, email: u1@example.com,
+                  timestamp: "2019-03-01T10:00:00Z"}
           expect: {not_routed: {google: too_old}, routed: [linkedin]}
     """)
     cases, problems = load_cases(path.read_bytes(), str(path))

@@ -199,7 +199,11 @@ def test_pii_drop_keeps_ids_only(compile_yaml: Any, run: Any, make_event: Any,
 
 def test_no_pii_means_an_empty_ads_user_block(run: Any, make_event: Any,
                                               records: Any) -> None:
-    out = records(run(make_event("SignUp", userId=None, anonymousId="anon-only")))
+    # Click ids and IP + user agent are match keys, so each platform still gets the event.
+    out = records(run(make_event(
+        "SignUp", userId=None, email=None, anonymousId="anon-only", ip="203.0.113.9",
+        userAgent="Mozilla/5.0", clickIds={"gclid": "g-1", "li_fat_id": "li-1"},
+    )))
     for dest in ADS:
         assert out[dest]["user"] == {}, dest
 

@@ -194,7 +194,7 @@ def dead_letters_text(dl: Counter[str], shown: int) -> Text:
 def skips_text(skipped: Counter[str]) -> Text:
     t = Text("not sent, by policy", style="bold")
     shown = [f"{r} {skipped[r]:,}" for r in ("no_consent", "too_old", "excluded",
-                                              "custom_event") if skipped.get(r)]
+                                              "custom_event", "no_match_keys") if skipped.get(r)]
     t.append("\n  " + (" · ".join(shown) or "–"), style="")
     return t
 

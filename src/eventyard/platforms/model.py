@@ -60,6 +60,10 @@ class Platform:
     # The platform's public page its name and PII rules come from (None: eventyard's own
     # record format, as for the warehouse).
     docs: str | None
+    # What the platform can match a conversion on: any one group, every field of it present
+    # in the record (a hashed identity field, a click id or a context field). An ads record
+    # with none is not sent (skip reason no_match_keys). Empty: every record is sent.
+    match_keys: tuple[tuple[str, ...], ...] = ()
 
     @property
     def rules(self) -> PiiRules:
@@ -85,6 +89,13 @@ def _problems(p: Platform) -> list[str]:
                   if s not in STYLES]
         if not p.pii.fields and p.pii.others is None:
             found.append("PII rules hash no field at all")
+    if p.klass == "ads" and not p.match_keys:
+        found.append("ads platform names no match keys (the identifiers it matches on)")
+    sent = {*(p.pii.fields if p.pii else ()), *p.click_ids, *p.context}
+    found += [f"match key {k!r} is not a field the platform is sent" for group in p.match_keys
+              for k in group if k not in sent]
+    if any(not group for group in p.match_keys):
+        found.append("a match-key group is empty")
     if p.klass in ("ads", "crm") and not (p.docs or "").startswith("https://"):
         found.append("docs must be the https address of the platform's own page")
     return found

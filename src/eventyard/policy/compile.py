@@ -34,6 +34,7 @@ def _route(name: str, dest: Destination, native: str) -> Route:
         click_ids=frozenset(spec.click_ids),
         properties=props if isinstance(props, str) else frozenset(props),
         head=record_head(name, dest.klass, native) if native else b"",
+        match_keys=tuple(frozenset(g) for g in spec.match_keys) if dest.klass == "ads" else (),
     )
 
 

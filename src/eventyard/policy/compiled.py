@@ -29,6 +29,9 @@ class Route:
     context: tuple[str, ...]
     click_ids: frozenset[str]
     properties: str | frozenset[str]  # "all" | "none" | allowlist
+    # Ads routes: the platform's match keys (any one group, all of its fields present in
+    # the record) from the platform registry; () for routes sent whatever they carry.
+    match_keys: tuple[frozenset[str], ...] = ()
     # The record's first fields, encoded once: b'{"destination":..,"class":..,"name":..'
     # (routing/router.py splices it). Empty for custom-event routes, whose name is the
     # event's own.

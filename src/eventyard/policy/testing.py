@@ -63,7 +63,9 @@ __all__ = [
 
 # The router's skip reasons; telemetry.SKIP_REASONS lists the same set (a test checks
 # they agree) but lives outside the pure core, so it cannot be imported here.
-SkipReason = Literal["not_in_policy", "excluded", "no_consent", "too_old", "custom_event"]
+SkipReason = Literal[
+    "not_in_policy", "excluded", "no_consent", "too_old", "custom_event", "no_match_keys"
+]
 SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
 # Cases without `now` and without an event timestamp run at a fixed time, so a suite
 # gives the same answer on every machine and every day.

@@ -48,8 +48,9 @@ def identity_key(event: RawEvent) -> bytes:
 @lru_cache(maxsize=32768)
 def _ads_blocks(
     platforms: tuple[str, ...], identity: tuple[tuple[str, str], ...], country: str | None
-) -> Mapping[str, bytes]:
-    """Encoded hashed user blocks of one identity for a set of ad platforms.
+) -> Mapping[str, tuple[bytes, frozenset[str]]]:
+    """Encoded hashed user blocks of one identity for a set of ad platforms, each with the
+    fields it holds (what the platform's match keys are checked against).
 
     Cached because one user emits many events in a session and normalising + hashing is
     the costliest step of routing (phone parsing alone is tens of µs). The cache lives in
@@ -59,7 +60,8 @@ def _ads_blocks(
     # Copied: orjson leaves its ~4 KiB output buffer under each bytes object, which would
     # make a full 32k-entry cache hold hundreds of MiB.
     return MappingProxyType(
-        {p: bytes(memoryview(orjson.dumps(block))) for p, block in blocks.items()}
+        {p: (bytes(memoryview(orjson.dumps(block))), frozenset(block))
+         for p, block in blocks.items()}
     )
 
 
@@ -89,6 +91,30 @@ def _context(route: Route, event: RawEvent) -> dict[str, Any]:
         if clicks:
             ctx["clickIds"] = clicks
     return ctx
+
+
+def _unmatched(
+    sending: list[Route], ads: Mapping[str, tuple[bytes, frozenset[str]]], event: RawEvent,
+    skipped: dict[str, str],
+) -> list[Route]:
+    """`sending` without the ads routes whose record would hold none of the platform's match
+    keys; those are skipped as no_match_keys. A route's context fields and click ids are its
+    platform's, and match keys only name fields the platform is sent (platforms/model.py),
+    so one set of what the event carries serves every route."""
+    carried: set[str] | None = None
+    kept: list[Route] = []
+    for route in sending:
+        if route.match_keys:
+            if carried is None:
+                carried = {f for f in ("pageUrl", "ip", "userAgent")
+                           if getattr(event, f) is not None}
+                carried.update(event.clickIds or ())
+            have = carried | ads[route.platform][1]
+            if not any(group <= have for group in route.match_keys):
+                skipped[route.destination] = "no_match_keys"
+                continue
+        kept.append(route)
+    return kept
 
 
 def _skip_reason(route: Route, event: RawEvent, event_time_ms: int, now_ms: int) -> str | None:
@@ -151,6 +177,8 @@ def route_event(
     ads = (
         _ads_blocks(ads_platforms, tuple(fields.items()), event.country) if ads_platforms else {}
     )
+    if ads:
+        sending = _unmatched(sending, ads, event, skipped)
     # Every part of a record is encoded once and spliced: the fields all records of this
     # event share, each route's head (encoded at policy load), and the user and context
     # blocks, which routes of the same PII mode or platform share, so nothing is encoded
@@ -178,7 +206,7 @@ def route_event(
     for route in sending:
         if route.klass == "ads":
             # Ads never carry raw PII: only hashes of the platform's normalised values.
-            user = ads[route.platform]
+            user = ads[route.platform][0]
         elif (user := users.get(route.pii, b"")) == b"":
             user = users[route.pii] = orjson.dumps(_user_block(route, event, fields, policy))
         if (context := contexts.get(route.platform, b"")) == b"":

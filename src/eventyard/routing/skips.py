@@ -71,4 +71,10 @@ def skip_detail(
     if reason == "custom_event":
         return "custom_event: not a canonical event; custom events go only to warehouse " \
             "destinations with events: all"
+    if reason == "no_match_keys":
+        route = _route(policy, event, destination)
+        if route is not None and route.match_keys:
+            keys = " or ".join(" + ".join(sorted(g)) for g in route.match_keys)
+            return f"no_match_keys: {route.platform} matches a conversion on {keys}, and " \
+                "the event carries none of them (a hashed field counts only when it is valid)"
     return reason
