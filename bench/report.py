@@ -94,6 +94,10 @@ def _latency(r: dict[str, Any]) -> list[str]:
             lines.append(_row(label, *(f"{d[k]:.0f}" for k in ("p50", "p95", "p99", "max")),
                               f"{d['first_p50']:.0f} / {d['first_p99']:.0f}",
                               f"{d['last_p50']:.0f} / {d['last_p99']:.0f}"))
+    floor = lat.get("floor")
+    if floor and floor["p99"] > 0:
+        lines += ["", f"The worker's p99 is {lat['p99'] / floor['p99']:.2f}× the bare echo's "
+                  "p99, measured at the same load in the same run."]
     lines += ["", f"The worker's mean latency is {lat['mean']:.1f} ms, of which "
               f"{lat['fetch_wait_mean']:.1f} ms pass before it has fetched the record "
               "(`eventyard_fetch_wait_seconds`)."]

@@ -70,16 +70,20 @@ def test_results_json_has_the_documented_keys(tmp_path: Path) -> None:
 def test_verdicts_and_table() -> None:
     met = {label: ok for label, _, ok in verdicts(sample())}
     assert met == {
-        "1 worker ≥ 0.7× floor (full volume)": True,
+        "1 worker ≥ 0.5× floor (full volume)": True,
+        "1 worker ≥ 0.7× floor (goal beyond)": True,
+        "p99 ≤ 1.5× bare echo p99 at 50% load": False,  # 60 / 17 = 3.53
         "p99 ≤ 50 ms at 50% load": False,
         "2 workers ≥ 1.6× one": False,
         "dedup ≤ 200 bytes/id": True,
-        "core ≤ 6× orjson floor": True,
+        "core ≤ 8× orjson floor": True,
+        "core ≤ 6× orjson floor (goal beyond)": True,
     }
     text = table(sample())
     assert "MISSED" in text and "8,000" in text
     assert "1 worker / floor" in text and "0.75" in text
     assert "floor: bare aiokafka echo" in text and "17" in text
+    assert "eventyard p99 / echo p99" in text and "3.53" in text
     assert "drift over the run" in text and "80" in text
     assert "every run wrote exactly the expected records" in text
     assert "mean 11.5 ms, of which raw CreateTime → fetched" in text and "6.2 ms" in text

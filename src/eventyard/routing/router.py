@@ -69,7 +69,8 @@ def _user_block(route: Route, event: RawEvent, fields: dict[str, str],
                 policy: CompiledPolicy) -> dict[str, str]:
     """The user block of a CRM or warehouse record (ads blocks come from _ads_blocks)."""
     ids = {k: fields[k] for k in IDS if k in fields}
-    org = {k: v for k in ORGANISATION if (v := getattr(event, k)) is not None}
+    attrs = event.__dict__
+    org = {k: v for k in ORGANISATION if (v := attrs[k]) is not None}
     contact = {k: fields[k] for k in CONTACT_PII if k in fields}
     if route.pii == "raw":
         return {**ids, **contact, **org}
@@ -85,7 +86,8 @@ def _user_block(route: Route, event: RawEvent, fields: dict[str, str],
 
 def _context(route: Route, event: RawEvent) -> dict[str, Any]:
     """Context fields and click ids the route's platform takes."""
-    ctx: dict[str, Any] = {f: v for f in route.context if (v := getattr(event, f)) is not None}
+    attrs = event.__dict__
+    ctx: dict[str, Any] = {f: v for f in route.context if (v := attrs[f]) is not None}
     if event.clickIds:
         clicks = {k: v for k, v in event.clickIds.items() if k in route.click_ids}
         if clicks:
@@ -115,6 +117,19 @@ def _unmatched(
                 continue
         kept.append(route)
     return kept
+
+
+@lru_cache(maxsize=4096)
+def _routed_to(
+    event: str, destination: str, sent: tuple[tuple[str, str], ...],
+    skipped: tuple[tuple[str, str], ...],
+) -> bytes:
+    """A warehouse record's encoded routedTo: where else the event went, and why not.
+    Policy-shaped (a few combinations per event name), so encoded once per combination."""
+    return b',"routedTo":' + orjson.dumps({
+        **{d: {"status": "sent", "name": name or event} for d, name in sent if d != destination},
+        **{d: {"status": "skipped", "reason": why} for d, why in skipped},
+    })
 
 
 def _skip_reason(route: Route, event: RawEvent, event_time_ms: int, now_ms: int) -> str | None:
@@ -157,7 +172,9 @@ def route_event(
         else:
             skipped[route.destination] = reason
 
-    fields = {k: v for k in PII_INPUTS if (v := getattr(event, k)) is not None}
+    # The model's fields, read from its __dict__: one dict lookup, not a getattr, each.
+    attrs = event.__dict__
+    fields = {k: v for k in PII_INPUTS if (v := attrs[k]) is not None}
     base: dict[str, Any] = {
         "schema": SCHEMA_ID,
         "event": event.event,
@@ -213,11 +230,10 @@ def route_event(
             context = contexts[route.platform] = orjson.dumps(_context(route, event))
         head = route.head or record_head(route.destination, route.klass, event.event)
         if route.klass == "warehouse":
-            routed_to = b',"routedTo":' + orjson.dumps({
-                **{r.destination: {"status": "sent", "name": r.name or event.event}
-                   for r in sending if r is not route},
-                **{d: {"status": "skipped", "reason": why} for d, why in skipped.items()},
-            })
+            routed_to = _routed_to(
+                event.event, route.destination,
+                tuple((r.destination, r.name) for r in sending), tuple(skipped.items()),
+            )
         if event.properties is None or route.properties == "none":
             props = b""
         elif route.properties == "all":
