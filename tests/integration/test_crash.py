@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from eventyard.local.traffic import generate
-from eventyard.worker.loop import MAX_SETTLING
+from eventyard.worker.checkpoint import MAX_SETTLING
 
 from .conftest import Record, Yard, headers_of
 

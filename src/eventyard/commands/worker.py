@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so `eventyard --help` and other commands do not pay for faust.
     import faust
 
+    from eventyard.kafka.clients import KafkaClients
     from eventyard.telemetry import Telemetry
     from eventyard.worker.app import build_app, temp_datadir
     from eventyard.worker.loop import Pipeline
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     holder = PolicyHolder(policy)
     # The watcher uses load_policy too: a file that passes check-policy is a file it applies.
     watcher = PolicyWatcher(settings.policy_path, holder, telemetry)
-    pipeline = Pipeline(settings, telemetry, holder)
+    pipeline = Pipeline(settings, telemetry, holder, KafkaClients(settings))
     datadir = temp_datadir()
     app = build_app(settings, telemetry, pipeline, watcher, datadir)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)

@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.helpers import create_ssl_context
 
+from eventyard.kafka.interfaces import GroupConsumer, PlainConsumer, Producer
 from eventyard.settings import Settings
 
 # Output records can be larger than the raw event (warehouse records add routedTo and
@@ -99,3 +100,24 @@ def plain_consumer(
 
 def admin(settings: Settings) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(**connection_kwargs(settings, f"{settings.group_id}-admin"))
+
+
+class KafkaClients:
+    """The worker's `Clients` (kafka/interfaces.py): aiokafka, configured from settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def producer(self, *, transactional_id: str | None = None) -> Producer:
+        client: Producer = producer(self.settings, transactional_id=transactional_id)
+        return client
+
+    def group_consumer(self, *, read_committed: bool = False) -> GroupConsumer:
+        client: GroupConsumer = group_consumer(self.settings, read_committed=read_committed)
+        return client
+
+    def plain_consumer(self, client_id: str, *, read_committed: bool = False) -> PlainConsumer:
+        client: PlainConsumer = plain_consumer(
+            self.settings, client_id, read_committed=read_committed
+        )
+        return client

@@ -11,16 +11,17 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import ConsumerRecord
+from aiokafka import TopicPartition
+
+from eventyard.kafka.interfaces import Reader, Record
 
 FETCH_TIMEOUT_MS = 200
 FETCH_MAX_RECORDS = 50_000
 
 
 async def drain_to_highwater(
-    consumer: AIOKafkaConsumer, tps: list[TopicPartition], timeout_s: float, *, what: str
-) -> AsyncIterator[tuple[TopicPartition, list[ConsumerRecord[bytes, bytes]]]]:
+    consumer: Reader, tps: list[TopicPartition], timeout_s: float, *, what: str
+) -> AsyncIterator[tuple[TopicPartition, list[Record]]]:
     """Yield (partition, records) as fetched from `tps` (assigned to `consumer`, positioned
     where reading starts) until each is caught up; TimeoutError naming `what` after
     `timeout_s`. Fetches at least once, so a reader called again picks up new records."""

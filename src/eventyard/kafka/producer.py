@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
-from aiokafka import AIOKafkaProducer
-
+from eventyard.kafka.interfaces import BatchBuilder, Producer
 from eventyard.kafka.partitioning import identity_partition
 
 Headers: TypeAlias = list[tuple[str, bytes]]
@@ -35,7 +34,7 @@ class Send:
 
 
 class BatchSender:
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: Producer) -> None:
         self._producer = producer
         self._counts: dict[str, int] = {}
 
@@ -55,7 +54,7 @@ class BatchSender:
     async def ship(self, sends: Iterable[Send]) -> Awaitable[object]:
         """Hand everything to the producer now; the result completes once every record is
         acknowledged (acks=all) and raises if any delivery failed."""
-        builders: dict[tuple[str, int], Any] = {}
+        builders: dict[tuple[str, int], BatchBuilder] = {}
         futures: list[Awaitable[object]] = []
         counts = self._counts
         # One event's records share one key object (its identity) and, as output topics
@@ -86,7 +85,7 @@ class BatchSender:
             futures.append(await self._ship(builder, topic, partition))
         return asyncio.gather(*futures)
 
-    async def _ship(self, builder: Any, topic: str, partition: int) -> Awaitable[object]:
+    async def _ship(self, builder: BatchBuilder, topic: str, partition: int) -> Awaitable[object]:
         # A closed batch is sent at once; an open one waits out linger_ms first
         # (aiokafka's MessageBatch), which only added latency: the batch is complete.
         builder.close()

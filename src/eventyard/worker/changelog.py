@@ -20,11 +20,11 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
-from eventyard.kafka import clients as kafka
 from eventyard.kafka.highwater import drain_to_highwater
-from eventyard.settings import Settings
+from eventyard.kafka.interfaces import PlainConsumer, Reader
+from eventyard.kafka.producer import Send
 from eventyard.worker.dedup import DedupStore, fingerprint
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,15 @@ RAW_SUFFIX = b":raw"
 def encode_value(first_seen_ms: int, offset: int, *, raw: bool = False) -> bytes:
     """`offset` is the routed record's: in keyed partition p, or raw partition p if `raw`."""
     return f"{first_seen_ms}:{offset}".encode() + (RAW_SUFFIX if raw else b"")
+
+
+def entries(
+    topic: str, now_ms: int, first_seen: Iterable[tuple[int, bytes, int, bool]]
+) -> list[Send]:
+    """The changelog records of a batch: one per (dedup partition, eventId, offset, raw)
+    first seen in it (`Batch.first_seen`), to changelog partition p."""
+    return [Send(topic, encode_value(now_ms, offset, raw=raw), key, [], partition=p)
+            for p, key, offset, raw in first_seen]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +69,7 @@ def decode_value(value: bytes | None) -> Entry | None:
 
 
 async def read_to_highwater(
-    consumer: AIOKafkaConsumer, tps: list[TopicPartition], timeout_s: float
+    consumer: Reader, tps: list[TopicPartition], timeout_s: float
 ) -> list[tuple[int, bytes | None, bytes | None]]:
     """Return (partition, key, value) of every record up to the fetch high watermark."""
     return [(tp.partition, r.key, r.value)
@@ -95,20 +104,16 @@ def held_entries(
 
 
 async def restore(
-    settings: Settings, store: DedupStore, partitions: Iterable[int], now_ms: int,
-    committed: Committed, timeout_s: float = 120.0,
+    consumer: PlainConsumer, topic: str, store: DedupStore, partitions: Iterable[int],
+    now_ms: int, committed: Committed, timeout_s: float = 120.0,
 ) -> int:
-    """Load changelog entries of `partitions` still inside the window whose batch was
-    committed."""
-    tps = [TopicPartition(settings.topic_dedup, p) for p in sorted(set(partitions))]
+    """Load changelog entries of `partitions` of `topic` still inside the window whose
+    batch was committed, reading with `consumer` (a group-less consumer, not started;
+    under exactly_once a read_committed one, so an aborted batch's entries never count)."""
+    tps = [TopicPartition(topic, p) for p in sorted(set(partitions))]
     if not tps:
         return 0
     started = time.monotonic()
-    # Under exactly_once only committed entries count: an aborted batch was not published.
-    consumer = kafka.plain_consumer(
-        settings, f"{settings.group_id}-dedup-restore",
-        read_committed=settings.processing_guarantee == "exactly_once",
-    )
     await consumer.start()
     try:
         consumer.assign(tps)
