@@ -44,23 +44,15 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata, RecordMetadata
 
-from bench.workload import Workload
-from eventyard.contract.headers import (
-    H_DESTINATION,
-    H_DETAIL,
-    H_REASON,
-    H_SOURCE_KEY,
-    H_SOURCE_OFFSET,
-    H_SOURCE_PARTITION,
-    H_SOURCE_TIMESTAMP,
-    H_SOURCE_TOPIC,
-)
+from bench.workload import Workload, raw_record
 from eventyard.kafka import clients as kafka
-from eventyard.kafka.partitioning import partition_for
 from eventyard.kafka.producer import BatchSender
 from eventyard.kafka.producer import Send as OutSend
+from eventyard.policy import load_policy
 from eventyard.settings import Settings
 from eventyard.worker import changelog
+from eventyard.worker.dedup import DedupStore
+from eventyard.worker.dispatch import Batch, Direct, simulate
 
 Headers: TypeAlias = list[tuple[str, bytes]]
 # (topic, key, value size, headers, partition, keep the raw record's timestamp)
@@ -74,43 +66,28 @@ PRODUCE_MODES = ("batch", "send", "echo")
 def build_plan(
     settings: Settings, work: Workload, metadata: list[RecordMetadata], variant: str
 ) -> Plan:
-    """(raw partition, offset) → the records the worker sends for that raw record."""
+    """(raw partition, offset) → the records the worker sends for that raw record, as the
+    worker's own steps produce them (worker/dispatch.py `simulate`), for one process that
+    holds every partition, as the floor does: a raw record keyed by its eventId on that
+    id's partition takes the direct path, the rest are re-keyed."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown floor variant {variant!r}")
-    full = variant == "full"
-    raw_topic = settings.topic_raw.encode()
-    changelog_size = {raw: len(changelog.encode_value(work.now_ms, 10**9, raw=raw))
-                      for raw in (False, True)}
+    internal = () if variant == "full" else (settings.topic_keyed, settings.topic_dedup)
+    policy = load_policy(work.policy_path)
+    store = DedupStore(policy.dedup_window_ms)
+    everything_held = Direct(frozenset(range(settings.partitions)), settings.partitions)
     plan: Plan = {}
-    for rec, fate, md in zip(work.records, work.fates, metadata, strict=True):
-        source: Headers = [
-            (H_SOURCE_TOPIC, raw_topic),
-            (H_SOURCE_PARTITION, str(md.partition).encode()),
-            (H_SOURCE_OFFSET, str(md.offset).encode()),
-            (H_SOURCE_TIMESTAMP, str(md.timestamp).encode()),
-        ]
-        sends: list[Send] = []
-        if not fate.valid or fate.reason:
-            headers = [(H_REASON, fate.reason), (H_DETAIL, fate.detail), *source]
-            sends.append((settings.topic_dlq, rec.key, len(rec.value), headers, None, False))
-        # Keyed by its own eventId on that id's partition: the worker routes it on the
-        # direct path (worker/dispatch.py), with no keyed copy.
-        direct = rec.key == fate.event_id and md.partition == partition_for(
-            fate.event_id, settings.partitions)
-        if fate.valid and full and not direct:
-            keyed_headers = [*source, (H_SOURCE_KEY, rec.key)] if rec.key is not None else source
-            sends.append((settings.topic_keyed, fate.event_id, len(rec.value), keyed_headers,
-                          None, True))
-        for out in fate.outputs:
-            sends.append((settings.output_topic(out.klass), out.key, out.size,
-                          [(H_DESTINATION, out.destination)], None, False))
-        if fate.outputs and full:
-            # The worker writes the entry to the keyed partition's number; any fixed
-            # spread across partitions costs the same.
-            partition = hash(fate.event_id) % settings.partitions
-            sends.append((settings.topic_dedup, fate.event_id, changelog_size[direct], [],
-                          partition, False))
-        plan[(md.partition, md.offset)] = tuple(sends)
+    for rec, md in zip(work.records, metadata, strict=True):
+        batch = Batch(now_ms=work.now_ms)
+        simulate(settings, raw_record(settings, rec, md.partition, md.offset, md.timestamp),
+                 policy, store, everything_held, batch)
+        sends = [*batch.sends,
+                 *changelog.entries(settings.topic_dedup, batch.now_ms, batch.first_seen)]
+        plan[(md.partition, md.offset)] = tuple(
+            (s.topic, s.key, len(s.value or b""), s.headers, s.partition,
+             s.timestamp_ms is not None)
+            for s in sends if s.topic not in internal
+        )
     return plan
 
 

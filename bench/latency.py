@@ -3,9 +3,9 @@
 Latency of an event = CreateTime of its warehouse record − CreateTime of its raw record.
 Both are stamped by aiokafka (time.time() when the record is appended to a producer
 batch) on this one machine, so no clock skew. Included: the load generator's linger
-(≤ producer_linger_ms), the broker, the worker's fetch of raw, hop A, the keyed
-round-trip through the broker, the fetch of keyed, hop B up to the send() of the
-warehouse record. Not included: the warehouse record's own linger and acknowledgement.
+(≤ producer_linger_ms), the broker, the worker's fetch of raw, admit_raw and, for a
+re-keyed record, the keyed round-trip through the broker and route_keyed, up to the
+send() of the warehouse record. Not included: the warehouse record's own linger and acknowledgement.
 When both copies of a duplicate were sent, the earlier raw copy's time counts.
 """
 
@@ -301,9 +301,9 @@ def _pairs(
 ) -> list[tuple[int, float]]:
     """(raw CreateTime, latency ms) per routed copy."""
     raw_ms: dict[str, list[int]] = {}
-    for _rec, fate, md in zip(work.records, work.fates, metadata, strict=True):
-        if fate.event_id is not None:
-            raw_ms.setdefault(fate.event_id.decode(), []).append(md.timestamp)
+    for rec, md in zip(work.records, metadata, strict=True):
+        if rec.event_id is not None:
+            raw_ms.setdefault(rec.event_id, []).append(md.timestamp)
     out_ms: dict[str, list[int]] = {}
     for ts, value in warehouse:
         try:

@@ -1,58 +1,37 @@
-"""The bench's input and what the router must make of it, computed once from the pure core.
+"""The bench's input and what the router must make of it, computed once with the worker's
+own per-record steps (worker/dispatch.py).
 
-Every phase reads the same records (traffic.generate, one seed). `expect()` runs the core
-over them the way the worker does (admit on hop A, dedup by eventId in arrival order,
-process on hop B), so the floor can write exactly the records the router writes (same
-count, keys, value sizes, header bytes) and the harness knows when a run is complete.
+Every phase reads the same records (traffic.generate, one seed). `expect()` runs them
+through `admit_raw` and, for each keyed copy, `route_keyed`, in arrival order, so the
+harness knows how many records each output topic must receive and when a run is complete.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from aiokafka.structs import RecordMetadata
+from aiokafka.structs import ConsumerRecord, RecordMetadata
 
-from eventyard import core
-from eventyard.contract.deadletter import DeadLetter
 from eventyard.kafka import clients as kafka
 from eventyard.local.traffic import RawRecord, generate
 from eventyard.policy import load_policy
 from eventyard.settings import Settings
-from eventyard.worker.dedup import fingerprint
+from eventyard.worker.dedup import DedupStore
+from eventyard.worker.dispatch import Batch, Direct, Record, admit_raw, consumed, route_keyed
 
 # Chunk of in-flight produce futures: keeps memory flat while produce stays batched.
 PRODUCE_CHUNK = 20_000
 
 
-@dataclass(frozen=True, slots=True)
-class Out:
-    """One routed output record: destination class (= topic), key, value size, header."""
-
-    klass: str
-    key: bytes
-    size: int
-    destination: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Fate:
-    """What the worker does with one raw record."""
-
-    valid: bool  # admitted by hop A (→ one keyed record)
-    event_id: bytes | None
-    duplicate: bool  # valid, but an earlier record had its eventId
-    outputs: tuple[Out, ...] = ()
-    reason: bytes = b""  # dead letters: reason and detail headers
-    detail: bytes = b""
-
-
 @dataclass
 class Workload:
     records: list[RawRecord]
-    fates: list[Fate]
     now_ms: int
+    policy_path: Path
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -60,42 +39,43 @@ class Workload:
         return len(self.records)
 
 
-def expect(n: int, policy_path: str, seed: int = 7) -> Workload:
+def raw_record(
+    settings: Settings, rec: RawRecord, partition: int, offset: int, timestamp_ms: int
+) -> Record:
+    """`rec` as the worker consumes it from the raw topic."""
+    return ConsumerRecord(settings.topic_raw, partition, offset, timestamp_ms, 0, rec.key,
+                          rec.value, None, len(rec.key or b""), len(rec.value), [])
+
+
+def expect(n: int, policy_path: str | Path, seed: int = 7) -> Workload:
+    """Counts of what the worker makes of the traffic: "invalid" (dead-lettered from the
+    raw topic), "valid", "duplicates", "unique", "dead" (every dead letter) and one per
+    output class. They do not depend on the path a record takes."""
     now_ms = int(time.time() * 1000)
     policy = load_policy(policy_path)
+    settings = Settings(bootstrap_servers="unused:9092")  # topic names only
     records = list(generate(n, seed=seed, now_ms=now_ms))
-    fates: list[Fate] = []
-    seen: set[int] = set()
-    counts = {"invalid": 0, "valid": 0, "duplicates": 0, "unique": 0,
-              "ads": 0, "crm": 0, "warehouse": 0}
-    for rec in records:
+    store = DedupStore(policy.dedup_window_ms)
+    nothing_held = Direct(frozenset(), settings.partitions)  # every valid record re-keyed
+    raw, keyed = Batch(now_ms=now_ms), Batch(now_ms=now_ms)
+    for offset, rec in enumerate(records):
         # Record timestamp ~ now: the broker stamps the raw record at produce time.
-        admitted = core.admit(rec.value, now_ms, now_ms)
-        if isinstance(admitted, DeadLetter):
-            counts["invalid"] += 1
-            fates.append(Fate(False, None, False, reason=admitted.reason.encode(),
-                              detail=admitted.detail.encode()))
-            continue
-        counts["valid"] += 1
-        event_id = admitted.event_id.encode()
-        fp = fingerprint(event_id)
-        if fp in seen:
-            counts["duplicates"] += 1
-            fates.append(Fate(True, event_id, True))
-            continue
-        seen.add(fp)
-        counts["unique"] += 1
-        routed = core.process(rec.value, now_ms, policy, now_ms)
-        if isinstance(routed, DeadLetter):  # cannot happen after admit; keep totals honest
-            fates.append(Fate(True, event_id, False, reason=routed.reason.encode(),
-                              detail=routed.detail.encode()))
-            continue
-        outs = tuple(Out(o.klass, o.key, len(o.value), o.destination.encode())
-                     for o in routed.records)
-        for o in outs:
-            counts[o.klass] += 1
-        fates.append(Fate(True, event_id, False, outs))
-    return Workload(records, fates, now_ms, counts)
+        admit_raw(settings, raw_record(settings, rec, 0, offset, now_ms), policy, store,
+                  nothing_held, raw)
+        for send in raw.sends:
+            if send.topic == settings.topic_keyed:
+                route_keyed(settings, consumed(send, 0, offset), policy, store, keyed)
+        raw.sends.clear()
+        keyed.sends.clear()
+    invalid = sum(raw.dead_letters.values())
+    by_class = Counter[str]()
+    for (_destination, klass), count in keyed.routed.items():
+        by_class[klass] += count
+    counts = {"invalid": invalid, "valid": raw.rekeyed, "duplicates": keyed.duplicates,
+              "unique": keyed.unique, "dead": invalid + sum(keyed.dead_letters.values()),
+              "ads": by_class["ads"], "crm": by_class["crm"],
+              "warehouse": by_class["warehouse"]}
+    return Workload(records, now_ms, Path(policy_path), counts)
 
 
 async def preload(settings: Settings, records: list[RawRecord]) -> list[RecordMetadata]:

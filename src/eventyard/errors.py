@@ -1,4 +1,37 @@
-"""The one exception tree. Pure code raises these; the CLI turns them into exit codes."""
+"""The one exception tree. Every error eventyard raises on purpose is in it; the CLI turns
+them into exit codes (2 for configuration, 1 for a failed check).
+
+    EventyardError
+    ├── PolicyError             a routing policy failed to load; `.problems` lists every
+    │                           finding (PolicyProblem: FILE:LINE: PATH: message)
+    ├── ConfigError             a setting, deployment file or topic layout is wrong
+    │   │                       (kafka/topics.py: a topic cannot be created, or its
+    │   │                       partition count differs from EVENTYARD_PARTITIONS;
+    │   │                       worker/dedup.py: a dedup window that is not positive)
+    │   └── PiiConfigError      hashing cannot run as configured (routing/pii.py): hmac
+    │                           mode without EVENTYARD_HMAC_KEY, an unknown hash mode, a
+    │                           platform without PII rules; also a ValueError
+    ├── BrokerError             the local Tansu broker could not be started or reached
+    │                           (local/broker.py)
+    ├── BrokerUnreachable       no Kafka broker answered at the bootstrap servers
+    │                           (kafka/reach.py)
+    ├── WorkerDied              a worker process exited or hung while the demo or a test
+    │                           harness waited for it (demo/, local/harness.py); also a
+    │                           RuntimeError
+    └── WaitTimeout             something awaited did not happen in time: a reader did not
+                                reach the fetch high watermark (kafka/highwater.py), a test
+                                condition was not met (local/); also a TimeoutError
+
+Raised by others, on purpose not wrapped:
+- Kafka client errors (aiokafka.errors.KafkaError): a failed delivery or restore stops
+  the worker's loop with the client's own error (worker/checkpoint.py, rebalance.py).
+- pydantic.ValidationError: EVENTYARD_* settings that fail validation (settings.py).
+
+Never escape: validators inside pydantic models raise ValueError or PydanticCustomError
+(contract/model.py, policy/schema.py, policy/testing.py, settings.py), which pydantic
+collects; the contract turns them into dead letters and the policy loader into
+PolicyProblems. The pure core returns values (DeadLetter, Routed), never exceptions.
+"""
 
 from __future__ import annotations
 
@@ -69,7 +102,11 @@ class PolicyProblem:
 
 
 class ConfigError(EventyardError):
-    """A setting or deployment file is wrong."""
+    """A setting, deployment file or topic layout is wrong."""
+
+
+class PiiConfigError(ConfigError, ValueError):
+    """Hashing cannot run as configured (a missing key, an unknown mode or platform)."""
 
 
 class BrokerError(EventyardError):
@@ -78,3 +115,11 @@ class BrokerError(EventyardError):
 
 class BrokerUnreachable(EventyardError):
     """No Kafka broker answered at the configured bootstrap servers."""
+
+
+class WorkerDied(EventyardError, RuntimeError):
+    """A worker process exited or hung while something waited for it."""
+
+
+class WaitTimeout(EventyardError, TimeoutError):
+    """Something awaited did not happen in time."""

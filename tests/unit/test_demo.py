@@ -13,7 +13,7 @@ from rich.console import Console
 from eventyard.core import process
 from eventyard.demo import summary, view
 from eventyard.demo.funnel import Funnel
-from eventyard.demo.session import DemoOptions, DemoState
+from eventyard.demo.state import DemoOptions, DemoState
 from eventyard.demo.tally import Tally, WorkerMetrics, reconcile
 from eventyard.policy import CompiledPolicy
 from eventyard.routing.outcome import DeadLetter, Routed

@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.live import Live
 
 from eventyard.demo import summary, view
-from eventyard.demo.session import DemoOptions, DemoSession, DemoState
+from eventyard.demo.session import DemoSession
+from eventyard.demo.state import DemoOptions, DemoState
 from eventyard.errors import PolicyError
 from eventyard.policy import load_policy
 

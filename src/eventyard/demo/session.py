@@ -19,18 +19,19 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from eventyard.demo.funnel import Funnel, FunnelStats
+from eventyard.demo.funnel import Funnel
+from eventyard.demo.processes import returncode, sigint_blocked
 from eventyard.demo.signals import DemoSignals
-from eventyard.demo.tally import Check, Rate, Tally, WorkerMetrics, reconcile
-from eventyard.demo.warehouse import WarehouseSummary, load_and_query
-from eventyard.errors import BrokerError
+from eventyard.demo.state import DemoOptions, DemoState
+from eventyard.demo.tally import Tally, WorkerMetrics, reconcile
+from eventyard.demo.warehouse import load_and_query
+from eventyard.errors import BrokerError, WorkerDied
 from eventyard.kafka import clients as kafka
 from eventyard.local.broker import LocalBroker, free_port
 from eventyard.local.harness import Record, TopicReader, WorkerProcess
@@ -43,72 +44,6 @@ SCRAPE_S = 0.5
 READY_TIMEOUT_S = 90.0
 SETTLE_TIMEOUT_S = 60.0
 WORKER_STOP_TIMEOUT_S = 30.0
-
-
-@dataclass(frozen=True)
-class DemoOptions:
-    events: int | None  # None: until --duration or Ctrl-C
-    duration: float | None
-    rate: float
-    seed: int
-    policy: Path
-    bootstrap: str | None  # None: start a local Tansu broker
-    workdir: Path | None = None
-
-
-@dataclass
-class DemoState:
-    """Everything the view and the summary show; the session mutates it, nothing else."""
-
-    opts: DemoOptions
-    run_id: str
-    workdir: Path
-    tally: Tally
-    funnel: FunnelStats
-    phase: str = "starting"
-    bootstrap: str = ""
-    own_broker: bool = True
-    metrics_url: str = ""
-    worker_pid: int | None = None
-    policy_version: str | None = None
-    started: float = field(default_factory=time.monotonic)
-    producing_since: float | None = None
-    elapsed: float = 0.0  # producing → done, for the summary
-    produced: int = 0  # acknowledged by the broker
-    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
-    rate_in: Rate = field(default_factory=Rate)
-    rate_out: Rate = field(default_factory=Rate)
-    rate_dest: dict[str, Rate] = field(default_factory=dict)
-    topics: dict[str, str] = field(default_factory=dict)  # role → topic name
-    interrupted: bool = False
-    aborted: bool = False  # a second Ctrl-C: stopped without draining, totals unreconciled
-    checks: list[Check] = field(default_factory=list)
-    error: str | None = None
-    worker_log_tail: str | None = None
-    warehouse: WarehouseSummary | None = None  # the output topics loaded into DuckDB
-    signals: dict[str, int] = field(default_factory=dict)  # derived events fired, by signal
-
-    def update_rates(self) -> None:
-        now = time.monotonic()
-        self.rate_in.update(now, self.metrics.consumed)
-        self.rate_out.update(now, self.tally.output_records)
-        for dest, n in self.tally.destinations.items():
-            self.rate_dest.setdefault(dest, Rate()).update(now, n)
-
-
-@contextlib.contextmanager
-def sigint_blocked() -> Iterator[None]:
-    """Children inherit the signal mask across exec: spawned inside this block they never
-    see the terminal's Ctrl-C, and are stopped by PID instead, in the right order."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-class WorkerDied(RuntimeError):
-    pass
 
 
 class DemoSession:
@@ -263,10 +198,10 @@ class DemoSession:
                     raise w.exception()  # type: ignore[misc]
             return False
         exc = task.exception()
-        if isinstance(exc, AssertionError):  # wait_assigned: the worker exited or never joined
+        if isinstance(exc, WorkerDied):  # wait_assigned: the worker exited or never joined
             worker = self.worker
             if worker is not None and not worker.alive():
-                raise WorkerDied(f"worker exited while starting, code {_returncode(worker)}")
+                raise WorkerDied(f"worker exited while starting, code {returncode(worker)}")
             raise WorkerDied(f"worker did not get its partitions within {READY_TIMEOUT_S:.0f}s")
         if exc is not None:
             raise exc
@@ -276,7 +211,7 @@ class DemoSession:
         while True:
             await asyncio.sleep(0.3)
             if self.worker is not None and not self.worker.alive():
-                raise WorkerDied(f"worker exited with code {_returncode(self.worker)}")
+                raise WorkerDied(f"worker exited with code {returncode(self.worker)}")
             if self.broker is not None and not self.broker.alive():
                 raise WorkerDied("broker exited:\n" + self.broker.log_tail(1500))
 
@@ -372,7 +307,7 @@ class DemoSession:
                 log.warning("not settled after %.0fs", SETTLE_TIMEOUT_S)
                 return
             if self.worker is not None and not self.worker.alive():
-                raise WorkerDied(f"worker exited with code {_returncode(self.worker)}")
+                raise WorkerDied(f"worker exited with code {returncode(self.worker)}")
             await asyncio.sleep(0.2)
             await self._scrape()
 
@@ -390,7 +325,7 @@ class DemoSession:
             raise WorkerDied(f"worker did not stop within {timeout:.0f}s of SIGTERM") from None
         if code != 0:
             self.state.worker_log_tail = worker.log()[-20000:]
-            raise WorkerDied(f"worker exited with code {_returncode(worker)} on SIGTERM")
+            raise WorkerDied(f"worker exited with code {returncode(worker)} on SIGTERM")
 
     async def _shutdown(self) -> None:
         """Whatever happened: worker first (SIGTERM, then SIGKILL), then our broker."""
@@ -406,14 +341,6 @@ class DemoSession:
             self.state.worker_log_tail = worker.log()[-20000:]
         if self.broker is not None:
             self.broker.stop()
-
-
-def _returncode(worker: WorkerProcess) -> str:
-    code = None if worker.proc is None else worker.proc.poll()
-    if code is not None and code < 0:
-        with contextlib.suppress(ValueError):
-            return f"{code} ({signal.Signals(-code).name})"
-    return str(code)
 
 
 def _now_ms() -> int:

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from eventyard.demo import warehouse
-from eventyard.demo.session import DemoState
+from eventyard.demo.state import DemoState
 from eventyard.demo.tally import Sample
 
 LOG_TAIL_LINES = 25

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from eventyard.demo.funnel import MILESTONES
-from eventyard.demo.session import DemoState
+from eventyard.demo.state import DemoState
 
 CLASS_STYLE = {"ads": "magenta", "crm": "cyan", "warehouse": "green"}
 MAX_REASONS = 6

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 from aiokafka import TopicPartition
 
+from eventyard.errors import WaitTimeout
 from eventyard.kafka.interfaces import Reader, Record
 
 FETCH_TIMEOUT_MS = 200
@@ -38,4 +39,4 @@ async def drain_to_highwater(
             if high is not None and await consumer.position(tp) >= high:
                 pending.discard(tp)
         if pending and time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not reach the high watermark of {sorted(pending)}")
+            raise WaitTimeout(f"{what} did not reach the high watermark of {sorted(pending)}")

@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from eventyard.errors import WaitTimeout, WorkerDied
 from eventyard.kafka import clients as kafka
 from eventyard.kafka.highwater import drain_to_highwater
 from eventyard.settings import Settings
@@ -69,13 +70,13 @@ class WorkerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
-                raise AssertionError(f"worker {self.name} exited:\n{self.log()[-3000:]}")
+                raise WorkerDied(f"worker {self.name} exited:\n{self.log()[-3000:]}")
             if ("signals restore:" if self.command == "signals" else "dedup restore:") in (
                 self.log()
             ):
                 return
             time.sleep(0.1)
-        raise AssertionError(f"worker {self.name} got no assignment:\n{self.log()[-3000:]}")
+        raise WorkerDied(f"worker {self.name} got no assignment:\n{self.log()[-3000:]}")
 
     def metrics(self) -> dict[str, float]:
         """Prometheus text → {'name{labels}': value} (samples only)."""
@@ -150,7 +151,7 @@ class TopicReader:
             if done(records):
                 return records
             if time.monotonic() > deadline:
-                raise TimeoutError("condition not met; counts: "
+                raise WaitTimeout("condition not met; counts: "
                                    + str({t: len(r) for t, r in records.items()}))
             await asyncio.sleep(0.3)
 

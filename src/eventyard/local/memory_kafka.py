@@ -28,6 +28,7 @@ from typing import Any
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata, TopicPartition
 
+from eventyard.errors import WaitTimeout
 from eventyard.kafka.interfaces import Fetched, Offsets, Record
 
 Entry = tuple[Any, ...]
@@ -145,12 +146,12 @@ class MemoryKafka:
             self._wake()
 
     async def wait_until(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-        """Let the event loop run until `predicate()` holds; TimeoutError (a failed test,
+        """Let the event loop run until `predicate()` holds; WaitTimeout (a failed test,
         not a measurement) if it never does."""
         deadline = time.monotonic() + timeout_s
         while not predicate():
             if time.monotonic() > deadline:
-                raise TimeoutError("condition not reached")
+                raise WaitTimeout("condition not reached")
             await asyncio.sleep(0.001)
 
     def commits(self) -> list[dict[TopicPartition, int]]:

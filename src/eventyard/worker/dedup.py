@@ -21,6 +21,8 @@ from array import array
 from dataclasses import dataclass, field
 from hashlib import blake2b
 
+from eventyard.errors import ConfigError
+
 BUCKETS = 48  # 48 h default window → 1 h buckets
 
 
@@ -41,7 +43,7 @@ class DedupStore:
 
     def __init__(self, window_ms: int, buckets: int = BUCKETS) -> None:
         if window_ms <= 0:
-            raise ValueError("dedup window must be positive")
+            raise ConfigError("dedup window must be positive")
         self.window_ms = window_ms
         # Fixed for the store's life: a policy reload that changes the window only moves
         # the expiry horizon, it never re-buckets held ids.
@@ -104,5 +106,5 @@ class DedupStore:
 
     def set_window(self, window_ms: int) -> None:
         if window_ms <= 0:
-            raise ValueError("dedup window must be positive")
+            raise ConfigError("dedup window must be positive")
         self.window_ms = window_ms

@@ -220,3 +220,26 @@ def _duplicate(settings: Settings, rec: Record, event_key: bytes | None, batch: 
         return
     batch.sends.append(Send(settings.topic_duplicates, duplicates.encode(
         event_key, batch.now_ms, rec, raw), event_key, [], partition=rec.partition))
+
+
+def consumed(send: Send, partition: int, offset: int) -> Record:
+    """`send` as a consumer reads it back from (partition, offset)."""
+    key, value = send.key, send.value
+    return ConsumerRecord(send.topic, partition, offset, send.timestamp_ms or 0, 0, key, value,
+                          None, len(key or b""), len(value or b""), send.headers)
+
+
+def simulate(
+    settings: Settings, rec: Record, policy: CompiledPolicy, store: DedupStore,
+    direct: Direct, batch: Batch,
+) -> None:
+    """Everything the worker does with raw record `rec`, with no broker: `admit_raw`, then
+    `route_keyed` on its keyed copy as if that were consumed at once (from the partition
+    its key maps to). Fills `batch` as the two steps do; for computing expected outputs
+    (bench/), not used by the worker itself."""
+    first = len(batch.sends)
+    admit_raw(settings, rec, policy, store, direct, batch)
+    for send in batch.sends[first:]:
+        if send.topic == settings.topic_keyed and send.key is not None:
+            partition = partition_for(send.key, direct.keyed_partitions)
+            route_keyed(settings, consumed(send, partition, rec.offset), policy, store, batch)
