@@ -1,4 +1,4 @@
-"""Micro-benchmark of the pure core, side by side in one run (issue: routing core).
+"""Micro-benchmark of the pure core, side by side in one run.
 
     make bench-core
 

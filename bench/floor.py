@@ -3,27 +3,26 @@
     python -m bench.floor PLAN.pickle EVENTS batch|send   (EVENTYARD_* env, as a worker)
 
 It runs in its own process like a worker, with the worker's own client factories
-(runtime.kafka: same producer linger/batch/acks, same group consumer) and the worker's
+(kafka/clients.py: same producer linger/batch/acks, same group consumer) and the worker's
 commit discipline: getmany(batch_max_records) → send everything → await every delivery
 future → commit. Per raw record it looks the records to send up in a plan built by the
-bench from the pure core's output for that very record (same topics, keys, value sizes
-and header bytes), so the floor moves exactly the router's byte volume with no decode,
+bench with the worker's own per-record steps for that very record (`build_plan`: same
+topics, keys, partitions, value sizes and header bytes), so the floor moves exactly the router's byte volume with no decode,
 validation or routing. Values are shared zero-filled blobs per size: Kafka does not look
 inside them and compression is off, so the bytes on the wire match.
 
 Variants (see bench/README.md):
 - "outputs": ads/crm/warehouse/dlq records only (the router's external output).
-- "full": also the worker's internal writes: one keyed record per valid event that takes
-  the keyed hop (not keyed by its own eventId; the rest take the direct path) and one
-  dedup changelog record per routed event. The second consume of the keyed topic is not
+- "full": also the worker's internal writes: one keyed record per record that takes the
+  keyed hop (not keyed by its own eventId on that id's partition; the rest take the
+  direct path) and one dedup changelog record per routed event. The second consume of the keyed topic is not
   reproduced: that is part of what the keyed hop costs the worker.
 
 Produce modes:
 - "batch": the worker's own publisher (kafka/producer.py: a BatchBuilder per partition,
   closed and sent with one send_batch() each); the headline floor, so both sides use the
   same client code.
-- "send": one producer.send() and one delivery future per record, aiokafka's plain API
-  and what broker.md §6 timed; the floor before the worker batched its produces.
+- "send": one producer.send() and one delivery future per record, aiokafka's plain API.
 - "echo": no plan; each raw record is copied unchanged (value, key) to the warehouse topic,
   batch produce. The latency floor (bench/latency.py): the same fetch, produce and commit
   path at the same offered load, with the eventId still readable in the output.

@@ -78,7 +78,7 @@ def _to_ms(ts: str | int | None, record_ts_ms: int) -> int:
     if isinstance(ts, int):
         return ts * 1000 if ts < EPOCH_SECONDS_BELOW else ts
     # Integer arithmetic: float seconds * 1000 can land a millisecond early
-    # (…:00.060 -> 59), which hypothesis found.
+    # (…:00.060 -> 59).
     return (parse_rfc3339(ts) - _EPOCH) // _MS
 
 

@@ -72,8 +72,8 @@ def group_consumer(settings: Settings, *, read_committed: bool = False) -> AIOKa
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         # Range gives every member the same numbers of raw and keyed (they have equal
         # counts), which is what lets most events take the direct path (worker/dispatch.py).
-        # Range only: listing round robin too, for mixed-version groups, doubled every
-        # rebalance on Tansu (3 -> 6 s); docs/deploy.md says how to upgrade from it.
+        # Range only: listing round robin too, for mixed-version groups, makes every
+        # rebalance on Tansu take twice as long; docs/deploy.md says how to upgrade.
         partition_assignment_strategy=(RangePartitionAssignor,),
     )
 

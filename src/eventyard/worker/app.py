@@ -1,7 +1,8 @@
 """The faust frame: App lifecycle, signal handling, web server, and the routing Service.
 
 faust runs *no Kafka client of its own* here (BootStrategy with enable_kafka=False): an
-agent costs ~0.4 ms CPU per event (broker.md §6), so the hot path is `Pipeline`, a batch
+agent costs many times the CPU per event of a bare aiokafka loop, so the hot path is
+`Pipeline`, a batch
 loop on aiokafka run as a mode Service in the app's service tree. Without faust's consumer
 nothing joins the worker's group but the pipeline, and no faust topics are created.
 """

@@ -1,18 +1,16 @@
 """The worker's garbage-collection policy: young collections stay small, old ones are
 scheduled instead of falling on whichever batch triggers them.
 
-Measured at 6.8k events/s offered (gc.callbacks in a worker): with CPython's collector
-left to its thresholds, each young collection scanned ~100k objects that all survived
-(cache entries filling up: PII hashes, phone parses, identity partitions) for 27-40 ms,
-and one full collection took 140 ms, and those pauses were the latency tail (p99 90-128
-ms against 20-32 ms for a bare aiokafka echo at the same load).
+With CPython's collector left to its thresholds, young collections keep re-scanning the
+worker's long-lived objects (cache entries: PII hashes, phone parses, identity
+partitions), which all survive, and each such pause lands on the batch being routed.
 
 So after every batch everything still alive is frozen (`gc.freeze()`, O(1)): automatic
 collections then only ever scan what the current batch allocated. The price is that a
 reference cycle which was alive at a freeze and dies later is not reclaimed until the
 next full collection, which runs between batches every `full_interval_s` (unfreeze,
-collect, freeze again). The hot path creates few cycles (~30 objects per 1000 events in
-a profile), so the interval bounds that garbage; the full collection's pause is logged.
+collect, freeze again). The hot path creates few cycles, so the interval bounds that
+garbage; the full collection's pause is logged.
 """
 
 from __future__ import annotations
