@@ -7,16 +7,18 @@ It runs in its own process like a worker, with the worker's own client factories
 commit discipline: getmany(batch_max_records) → send everything → await every delivery
 future → commit. Per raw record it looks the records to send up in a plan built by the
 bench with the worker's own per-record steps for that very record (`build_plan`: same
-topics, keys, partitions, value sizes and header bytes), so the floor moves exactly the router's byte volume with no decode,
-validation or routing. Values are shared zero-filled blobs per size: Kafka does not look
-inside them and compression is off, so the bytes on the wire match.
+topics, keys, partitions, value sizes and header bytes), so the floor moves exactly the
+router's byte volume with no decode, validation or routing. Values are shared zero-filled
+blobs per size: Kafka does not look inside them and compression is off, so the bytes on
+the wire match.
 
 Variants (see bench/README.md):
-- "outputs": ads/crm/warehouse/dlq records only (the router's external output).
+- "outputs": the records the router writes for others only: ads/crm/warehouse/dlq, and
+  the trace each dropped duplicate leaves on the duplicates topic.
 - "full": also the worker's internal writes: one keyed record per record that takes the
   keyed hop (not keyed by its own eventId on that id's partition; the rest take the
-  direct path) and one dedup changelog record per routed event. The second consume of the keyed topic is not
-  reproduced: that is part of what the keyed hop costs the worker.
+  direct path) and one dedup changelog record per routed event. The second consume of
+  the keyed topic is not reproduced: that is part of what the keyed hop costs the worker.
 
 Produce modes:
 - "batch": the worker's own publisher (kafka/producer.py: a BatchBuilder per partition,

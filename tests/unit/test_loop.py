@@ -48,10 +48,8 @@ def _unfreeze() -> Iterator[None]:
 
 
 def cluster(settings: Settings = SETTINGS) -> MemoryKafka:
-    s = settings
-    topics = [s.topic_raw, s.topic_keyed, s.topic_ads, s.topic_crm, s.topic_warehouse,
-              s.topic_dlq, s.topic_dedup]
-    return MemoryKafka({t: s.partitions for t in topics}, group_id=s.group_id)
+    return MemoryKafka({t: settings.partitions for t in settings.all_topics()},
+                       group_id=settings.group_id)
 
 
 def pipeline(kafka: MemoryKafka, policy: CompiledPolicy, settings: Settings = SETTINGS

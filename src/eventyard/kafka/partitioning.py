@@ -3,8 +3,9 @@ cleared, modulo the partition count), which aiokafka's DefaultPartitioner also u
 
 The hash is computed for every raw record (the direct-path check) and every output key,
 so it is on the hot path: aiokafka's murmur2 reads the input byte by byte in Python;
-this one unpacks 32-bit words with `struct`, which is faster. tests/unit/test_partitioning.py holds it equal to
-aiokafka's and to the Java client's published outputs.
+this one unpacks 32-bit words with `struct`, which is faster.
+tests/unit/test_partitioning.py holds it equal to aiokafka's and to the Java client's
+published outputs.
 """
 
 from __future__ import annotations
