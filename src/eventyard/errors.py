@@ -1,26 +1,41 @@
 """The one exception tree. Every error eventyard raises on purpose is in it; the CLI turns
-them into exit codes (2 for configuration, 1 for a failed check).
+them into exit codes (2 for usage or configuration, 1 for a failed check or run).
 
     EventyardError
     ├── PolicyError             a routing policy failed to load; `.problems` lists every
     │                           finding (PolicyProblem: FILE:LINE: PATH: message)
-    ├── ConfigError             a setting, deployment file or topic layout is wrong
-    │   │                       (kafka/topics.py: a topic cannot be created, or its
-    │   │                       partition count differs from EVENTYARD_PARTITIONS;
-    │   │                       worker/dedup.py: a dedup window that is not positive)
-    │   └── PiiConfigError      hashing cannot run as configured (routing/pii.py): hmac
-    │                           mode without EVENTYARD_HMAC_KEY, an unknown hash mode, a
-    │                           platform without PII rules; also a ValueError
+    ├── ConfigError             a setting, deployment file, command-line value or topic
+    │   │                       layout is wrong (kafka/topics.py: a topic cannot be created
+    │   │                       or has another partition count than EVENTYARD_PARTITIONS;
+    │   │                       worker/dedup.py: a window that is not positive; ops/: a bad
+    │   │                       --since/--until or topic name)
+    │   ├── PiiConfigError      hashing cannot run as configured (routing/pii.py): hmac mode
+    │   │                       without EVENTYARD_HMAC_KEY, an unknown hash mode; also a
+    │   │                       ValueError
+    │   ├── UnknownPlatform     hashing asked for a platform the registry does not hold
+    │   │                       (routing/pii.py); also a KeyError
+    │   └── PlatformRegistryError   the platform table is inconsistent, e.g. a platform
+    │                           without PII rules (platforms/model.py, at import)
+    ├── UsageError              a function called with arguments that cannot work together
+    │                           (ops/redrive.py: a dry run without a policy); also a
+    │                           ValueError
+    ├── LoadTargetError         `eventyard load --to` cannot be opened or is not a supported
+    │                           database URL (load/sinks.py)
+    ├── Fenced                  another loader moved a partition's stored offset while a
+    │                           batch was in flight (load/sinks.py)
     ├── BrokerError             the local Tansu broker could not be started or reached
     │                           (local/broker.py)
     ├── BrokerUnreachable       no Kafka broker answered at the bootstrap servers
     │                           (kafka/reach.py)
+    ├── PostgresUnavailable     no Postgres server binaries on this machine
+    │                           (local/postgres.py)
     ├── WorkerDied              a worker process exited or hung while the demo or a test
     │                           harness waited for it (demo/, local/harness.py); also a
     │                           RuntimeError
     └── WaitTimeout             something awaited did not happen in time: a reader did not
-                                reach the fetch high watermark (kafka/highwater.py), a test
-                                condition was not met (local/); also a TimeoutError
+                                reach the fetch high watermark (kafka/highwater.py,
+                                ops/scan.py), a test condition was not met (local/); also
+                                a TimeoutError
 
 Raised by others, on purpose not wrapped:
 - Kafka client errors (aiokafka.errors.KafkaError): a failed delivery or restore stops
@@ -106,7 +121,27 @@ class ConfigError(EventyardError):
 
 
 class PiiConfigError(ConfigError, ValueError):
-    """Hashing cannot run as configured (a missing key, an unknown mode or platform)."""
+    """Hashing cannot run as configured (a missing key, an unknown mode)."""
+
+
+class UnknownPlatform(ConfigError, KeyError):
+    """Hashing asked for a platform the registry does not hold."""
+
+
+class PlatformRegistryError(ConfigError):
+    """The platform table itself is inconsistent (a code error, caught at import)."""
+
+
+class UsageError(EventyardError, ValueError):
+    """A function was called with arguments that cannot work together."""
+
+
+class LoadTargetError(EventyardError):
+    """The --to target cannot be opened or is not a supported database URL."""
+
+
+class Fenced(EventyardError):
+    """Another loader moved a partition's stored offset while this batch was in flight."""
 
 
 class BrokerError(EventyardError):
@@ -115,6 +150,10 @@ class BrokerError(EventyardError):
 
 class BrokerUnreachable(EventyardError):
     """No Kafka broker answered at the configured bootstrap servers."""
+
+
+class PostgresUnavailable(EventyardError):
+    """No Postgres server binaries on this machine (Debian package `postgresql`)."""
 
 
 class WorkerDied(EventyardError, RuntimeError):

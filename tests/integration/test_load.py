@@ -17,11 +17,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from eventyard.errors import PostgresUnavailable
 from eventyard.kafka.topics import ensure_topics
 from eventyard.load import layout
 from eventyard.load.sinks import open_sink
 from eventyard.local.broker import free_port
-from eventyard.local.postgres import LocalPostgres, PostgresUnavailable
+from eventyard.local.postgres import LocalPostgres
 
 from .conftest import REPO, Yard
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from eventyard.errors import Fenced, LoadTargetError
 from eventyard.load import layout
-from eventyard.load.sinks import DuckDBSink, Fenced, LoadTargetError, open_sink
+from eventyard.load.sinks import DuckDBSink, open_sink
 
 REPO = Path(__file__).resolve().parents[2]
 

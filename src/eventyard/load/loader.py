@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
+from eventyard.errors import Fenced
 from eventyard.kafka import clients as kafka
 from eventyard.load import layout
-from eventyard.load.sinks import Advance, Fenced, Row, Sink
+from eventyard.load.sinks import Advance, Row, Sink
 from eventyard.settings import Settings
 from eventyard.telemetry import LoadTelemetry
 

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eventyard.errors import EventyardError
+from eventyard.errors import Fenced, LoadTargetError
 from eventyard.load import layout
 from eventyard.load.layout import COLUMNS, Dialect
 
@@ -24,14 +24,6 @@ TopicPartitionKey = tuple[str, int]
 # Per partition: (stored offset this batch starts from, or None if none stored; next offset).
 Advance = Mapping[TopicPartitionKey, tuple[int | None, int]]
 Row = tuple[Any, ...]
-
-
-class Fenced(EventyardError):
-    """Another loader moved a partition's stored offset while this batch was in flight."""
-
-
-class LoadTargetError(EventyardError):
-    """The --to target cannot be opened or is not a supported database URL."""
 
 
 class Sink(ABC):

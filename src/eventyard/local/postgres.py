@@ -17,12 +17,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from eventyard.errors import EventyardError
+from eventyard.errors import PostgresUnavailable
 from eventyard.local.broker import free_port
-
-
-class PostgresUnavailable(EventyardError):
-    """No Postgres server binaries on this machine (Debian package `postgresql`)."""
 
 
 def server_bindir() -> Path:

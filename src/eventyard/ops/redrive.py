@@ -30,6 +30,7 @@ from aiokafka.structs import OffsetAndMetadata
 from eventyard import core
 from eventyard.contract.deadletter import DeadLetter
 from eventyard.contract.headers import H_REDRIVE_COUNT
+from eventyard.errors import UsageError
 from eventyard.kafka import clients as kafka
 from eventyard.kafka.producer import BatchSender, Send
 from eventyard.ops.scan import (
@@ -118,7 +119,7 @@ async def redrive(settings: Settings, opts: RedriveOptions,
     """Run (or, with opts.dry_run, predict) one bounded redrive. `policy` is required for a
     dry run."""
     if opts.dry_run and policy is None:
-        raise ValueError("a dry run needs the policy to predict with")
+        raise UsageError("a dry run needs the policy to predict with")
     consumer = kafka.plain_consumer(settings, "eventyard-redrive",
                                     offsets_group=None if opts.dry_run else opts.group)
     await start_client(consumer, settings)

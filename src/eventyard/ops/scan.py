@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
 
-from eventyard.errors import ConfigError
+from eventyard.errors import ConfigError, WaitTimeout
 from eventyard.kafka.highwater import FETCH_TIMEOUT_MS
 from eventyard.kafka.reach import unreachable
 from eventyard.ops.window import Window
@@ -202,7 +202,7 @@ async def read(
                     if tp in first_hw and await consumer.position(tp) >= first_hw[tp]:
                         pending.discard(tp)
                 if pending and time.monotonic() - started > timeout_s:
-                    raise TimeoutError(
+                    raise WaitTimeout(
                         f"scan did not reach the high watermark of {len(pending)} partition(s) "
                         f"in {timeout_s:.0f} s")
     finally:

@@ -3,11 +3,11 @@ window, context fields, click ids and PII normalisation rules, in one table."""
 
 from __future__ import annotations
 
+from eventyard.errors import PlatformRegistryError
 from eventyard.platforms.model import (
     STYLES,
     PiiRules,
     Platform,
-    PlatformRegistryError,
     Style,
     build_registry,
     pii_rules,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal, get_args
 
-from eventyard.errors import ConfigError
+from eventyard.errors import PlatformRegistryError
 
 Klass = Literal["ads", "crm", "warehouse", "any"]
 # How one identity field is normalised before hashing; docs/pii.md states each rule.
@@ -21,10 +21,6 @@ Style = Literal[
 ]  # fmt: skip
 STYLES: frozenset[str] = frozenset(get_args(Style))
 KLASSES: frozenset[str] = frozenset(get_args(Klass))
-
-
-class PlatformRegistryError(ConfigError):
-    """The platform table itself is inconsistent (a code error, caught at import)."""
 
 
 @dataclass(frozen=True, slots=True)

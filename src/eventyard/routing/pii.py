@@ -26,6 +26,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, Literal
 
+from eventyard.errors import PiiConfigError, UnknownPlatform
 from eventyard.platforms import GENERIC_PII, PLATFORMS, PiiRules, Style
 from eventyard.routing.phone import parse_e164
 from eventyard.routing.pii_tables import (
@@ -282,7 +283,9 @@ def _rules(platform: str) -> PiiRules:
         return PLATFORMS[platform].rules
     except KeyError:
         known = ", ".join(sorted(PLATFORMS))
-        raise KeyError(f"no platform {platform!r} in the registry (known: {known})") from None
+        raise UnknownPlatform(
+            f"no platform {platform!r} in the registry (known: {known})"
+        ) from None
 
 
 def _pairs(
@@ -349,7 +352,7 @@ def hash_user_generic(
     digest: Callable[[str], str]
     if mode == "hmac":
         if not key:
-            raise ValueError("hmac mode needs a key: set EVENTYARD_HMAC_KEY")
+            raise PiiConfigError("hmac mode needs a key: set EVENTYARD_HMAC_KEY")
         hmac_key = key
 
         def digest(s: str) -> str:
@@ -358,7 +361,7 @@ def hash_user_generic(
     elif mode == "sha256":
         digest = sha256_hex
     else:
-        raise ValueError(f"unknown hash mode {mode!r} (expected 'sha256' or 'hmac')")
+        raise PiiConfigError(f"unknown hash mode {mode!r} (expected 'sha256' or 'hmac')")
     cc = _country_code(country) or _country_code(fields.get("country"))
     out: dict[str, str] = {}
     for field, style, raw in _pairs(rules, fields, fields):
