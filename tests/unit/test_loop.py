@@ -44,7 +44,10 @@ def policy() -> CompiledPolicy:
 @pytest.fixture(autouse=True)
 def _unfreeze() -> Iterator[None]:
     yield
-    gc.unfreeze()  # the loop freezes the heap after every batch (worker/gcpolicy.py)
+    # The loop freezes the heap after every batch (worker/gcpolicy.py): thaw it and collect
+    # here, so the cost does not land in whichever test runs next.
+    gc.unfreeze()
+    gc.collect()
 
 
 def cluster(settings: Settings = SETTINGS) -> MemoryKafka:

@@ -78,7 +78,7 @@ def test_aliases_are_compiled_once_into_the_policy() -> None:
 
 
 def test_the_first_hop_admits_an_aliased_near_miss() -> None:
-    # hop A validates fully when the eventId is unusable for a quick peek
+    # admit_raw validates fully when the eventId is unusable for a quick peek
     policy = policy_with("feature_used: FeatureUsed\n")
     value = event("feature_used")
     assert isinstance(admit(value, NOW_MS, NOW_MS, aliases=policy.aliases), Admitted)
