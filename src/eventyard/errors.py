@@ -43,9 +43,10 @@ Raised by others, on purpose not wrapped:
 - pydantic.ValidationError: EVENTYARD_* settings that fail validation (settings.py).
 
 Never escape: validators inside pydantic models raise ValueError or PydanticCustomError
-(contract/model.py, policy/schema.py, policy/testing.py, settings.py), which pydantic
-collects; the contract turns them into dead letters and the policy loader into
-PolicyProblems. The pure core returns values (DeadLetter, Routed), never exceptions.
+(contract/model.py, policy/schema.py, policy/testing.py, policy/signal_cases.py,
+signals/rules.py via the policy schema, settings.py), which pydantic collects; the
+contract turns them into dead letters and the policy loader into PolicyProblems. The
+pure core returns values (DeadLetter, Routed), never exceptions.
 """
 
 from __future__ import annotations
