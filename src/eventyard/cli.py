@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "topics": ("eventyard.commands.topics", "create the topics the worker needs"),
     "send": ("eventyard.commands.send", "write JSON-lines events to the raw topic"),
     "load": ("eventyard.commands.load", "load routed records into DuckDB or Postgres"),
+    "ingest": ("eventyard.commands.ingest", "run the HTTP ingest edge"),
     "demo": ("eventyard.demo.main", "local broker, worker, traffic and a live view"),
     "broker": ("eventyard.commands.broker", "run a local Tansu broker in the foreground"),
     "tap": ("eventyard.commands.tap", "follow records on an eventyard topic, filtered"),
