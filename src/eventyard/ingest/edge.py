@@ -41,6 +41,7 @@ class Edge:
     ip_buckets: TokenBuckets = field(init=False)
     key_buckets: TokenBuckets = field(init=False)
     started: float = field(default_factory=time.monotonic)
+    failing: bool = False  # the latest request's records were not acknowledged in time
 
     def __post_init__(self) -> None:
         self.ip_buckets = TokenBuckets(self.ingest.ip_rate, self.ingest.ip_burst)
@@ -92,6 +93,7 @@ class Edge:
             await asyncio.wait_for(self.shipper.send(sends), self.ingest.ack_timeout_s)
         except Exception as exc:  # timeout, or a delivery the broker refused
             self.metrics.unavailable.inc()
+            self.failing = True
             kind = "no acknowledgement in time" if isinstance(exc, TimeoutError) else (
                 f"delivery failed ({type(exc).__name__})")
             raise Refused(503, "broker.unavailable",
@@ -99,5 +101,6 @@ class Edge:
                           "accepted: retry with the same eventIds (repeats are dropped)",
                           {"Retry-After": str(self.ingest.retry_after_s)}) from None
         elapsed = time.perf_counter() - started
+        self.failing = False
         self.metrics.ack_seconds.observe(elapsed)
         return elapsed

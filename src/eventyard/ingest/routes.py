@@ -129,7 +129,10 @@ async def healthz(request: web.Request) -> web.Response:
     edge = request.app[EDGE]
     if edge.shipper is None:
         return web.Response(status=503, text="starting\n")
-    if not edge.shipper.last_ok:
+    waiting = edge.shipper.waiting_s()
+    if waiting > edge.ingest.ack_timeout_s:
+        return web.Response(status=503, text=f"waiting {waiting:.0f}s for the broker\n")
+    if edge.failing or not edge.shipper.last_ok:
         return web.Response(status=503, text="the broker did not acknowledge the last send\n")
     return web.Response(text="ok\n")
 

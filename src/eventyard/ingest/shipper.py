@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from eventyard.kafka.producer import BatchSender
 from eventyard.worker.dispatch import Send
@@ -30,6 +31,13 @@ class Shipper:
         self._pending: list[tuple[list[Send], asyncio.Future[None]]] = []
         self._running: asyncio.Task[None] | None = None
         self.last_ok = True  # did the latest finished round succeed? (for /healthz)
+        self._shipped_at: dict[int, float] = {}  # round id -> when it was shipped
+
+    def waiting_s(self) -> float:
+        """How long the oldest round still waiting for the broker has waited (0: none)."""
+        if not self._shipped_at:
+            return 0.0
+        return time.monotonic() - min(self._shipped_at.values())
 
     async def send(self, sends: list[Send]) -> None:
         """Returns once every record is acknowledged; raises if any delivery failed."""
@@ -53,6 +61,7 @@ class Shipper:
                     self._settle(waiters, exc)
                     continue
                 done = asyncio.ensure_future(acked)
+                self._shipped_at[id(done)] = time.monotonic()
                 done.add_done_callback(lambda d, w=waiters: self._finish(d, w))  # type: ignore[misc]
                 with contextlib.suppress(asyncio.TimeoutError, Exception):
                     await asyncio.wait_for(asyncio.shield(done), OVERLAP_AFTER_S)
@@ -60,6 +69,7 @@ class Shipper:
             self._running = None
 
     def _finish(self, done: asyncio.Future[object], waiters: list[asyncio.Future[None]]) -> None:
+        self._shipped_at.pop(id(done), None)
         exc = done.exception() if not done.cancelled() else asyncio.CancelledError()
         self._settle(waiters, exc)
 

@@ -1,0 +1,68 @@
+"""Run the ingest edge locally as a subprocess (`eventyard ingest`): shared by the
+integration tests, the demo and the bench, like harness.WorkerProcess for workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+READY_TIMEOUT_S = 30.0
+
+
+@dataclass
+class EdgeProcess:
+    env: dict[str, str]  # EVENTYARD_* of the broker and topics, plus EVENTYARD_INGEST_*
+    log_path: Path
+    port: int
+    cwd: Path = Path(".")
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait: bool = True) -> EdgeProcess:
+        env = {**os.environ, **self.env, "EVENTYARD_INGEST_HOST": "127.0.0.1",
+               "EVENTYARD_INGEST_PORT": str(self.port)}
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "eventyard.cli", "ingest"],
+                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=self.cwd,
+            )
+        if wait:
+            self.wait_ready()
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                raise AssertionError(f"ingest edge exited:\n{self.log()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"ingest edge not ready:\n{self.log()[-3000:]}")
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
