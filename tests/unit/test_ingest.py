@@ -7,12 +7,12 @@ import orjson
 import pytest
 
 from eventyard.contract.codec import decode
+from eventyard.contract.deadletter import DeadLetter
 from eventyard.ingest.admission import IDENTITY_FIELDS, Admitted, admit
 from eventyard.ingest.auth import KeyRing, KeySpecError, parse_keys
 from eventyard.ingest.ratelimit import TokenBuckets
 from eventyard.ingest.segment import EVENT_NAMES, Ignored, to_event
 from eventyard.ingest.settings import IngestSettings
-from eventyard.routing.outcome import DeadLetter
 from eventyard.taxonomy import TAXONOMY
 
 NOW = 1_790_000_000_000

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eventyard.contract.codec import decode, peek
-from eventyard.routing.outcome import DeadLetter
+from eventyard.contract.deadletter import DeadLetter
 
 # The contract's identity rule (contract/model.py `_cross_field`): one of these, non-empty.
 # tests/unit/test_ingest_admission.py holds this list equal to the model's.

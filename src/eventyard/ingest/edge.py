@@ -15,8 +15,8 @@ from eventyard.ingest.metrics import IngestMetrics
 from eventyard.ingest.ratelimit import TokenBuckets
 from eventyard.ingest.settings import IngestSettings
 from eventyard.ingest.shipper import Shipper
+from eventyard.kafka.producer import Send
 from eventyard.settings import Settings
-from eventyard.worker.dispatch import Send
 
 
 class Refused(Exception):

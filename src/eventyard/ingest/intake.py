@@ -14,11 +14,12 @@ from typing import Any
 
 import orjson
 
+from eventyard.contract.deadletter import DeadLetter, dead_letter_headers
+from eventyard.contract.headers import H_SOURCE_TIMESTAMP, H_SOURCE_TOPIC
 from eventyard.ingest.admission import Admitted, admit
 from eventyard.ingest.segment import Ignored
-from eventyard.routing.outcome import DeadLetter
+from eventyard.kafka.producer import Send
 from eventyard.settings import Settings
-from eventyard.worker.dispatch import H_SOURCE_TIMESTAMP, H_SOURCE_TOPIC, Send, dead_letter
 
 H_INGEST = "eventyard-ingest"  # the endpoint a dead letter came in through
 
@@ -55,7 +56,9 @@ class Intake:
             (H_INGEST, self.endpoint.encode()),
         ]
         key = event_id.encode() if event_id else None
-        self.sends.append(dead_letter(self.settings, dl, value, key, source))
+        self.sends.append(
+            Send(self.settings.topic_dlq, value, key, dead_letter_headers(dl, source))
+        )
         self.rejected.append(
             {"index": index, "eventId": event_id, "reason": dl.reason, "detail": dl.detail}
         )

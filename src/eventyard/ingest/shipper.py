@@ -19,8 +19,7 @@ import asyncio
 import contextlib
 import time
 
-from eventyard.kafka.producer import BatchSender
-from eventyard.worker.dispatch import Send
+from eventyard.kafka.producer import BatchSender, Send
 
 OVERLAP_AFTER_S = 0.5
 
