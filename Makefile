@@ -33,15 +33,25 @@ $(POSTGRES): $(STAMP)
 	  echo "postgresql not available: the Postgres loader tests will be skipped"; }
 	@touch $@
 
+# chromium (Debian's package) runs the browser tracker's test (playwright drives it through
+# executable_path, nothing downloaded). Installed like promtool; the test skips without it.
+CHROMIUM := $(VENV)/.chromium
+$(CHROMIUM): $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	   --no-install-recommends chromium >/dev/null) || \
+	  echo "chromium not available: the browser tracker test will be skipped"; }
+	@touch $@
+
 install: $(STAMP)
 
-test: $(STAMP) $(PROMTOOL) $(POSTGRES)
+test: $(STAMP) $(PROMTOOL) $(POSTGRES) $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
-integration: $(STAMP) $(POSTGRES)
+integration: $(STAMP) $(POSTGRES) $(CHROMIUM)
 	$(BIN)/python -m pytest -q tests/integration
 
 lint: $(STAMP)

@@ -28,6 +28,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic_settings import BaseSettings
 
 from eventyard.cli import COMMANDS
+from eventyard.ingest.metrics import IngestMetrics
+from eventyard.ingest.settings import IngestSettings
 from eventyard.load.settings import LoadSettings
 from eventyard.settings import Settings
 from eventyard.telemetry import RELOAD_RESULTS, SKIP_REASONS, Telemetry
@@ -310,7 +312,8 @@ def test_workers_bootstrap_from_an_advertised_listener(services: dict[str, Any])
 
 # Variable prefix -> the settings class that reads it (longest prefix first).
 SETTINGS_BY_PREFIX: list[tuple[str, type[BaseSettings]]] = [
-    ("EVENTYARD_LOAD_", LoadSettings), ("EVENTYARD_", Settings),
+    ("EVENTYARD_LOAD_", LoadSettings), ("EVENTYARD_INGEST_", IngestSettings),
+    ("EVENTYARD_", Settings),
 ]
 
 
@@ -354,6 +357,42 @@ def test_worker_is_scalable_and_runs_the_worker_command(services: dict[str, Any]
     assert worker["command"] == ["worker"]
     assert worker["depends_on"]["kafka"]["condition"] == "service_healthy"
     assert worker["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+
+
+def test_ingest_service_runs_the_edge_on_its_port(
+    services: dict[str, Any], prometheus: dict[str, Any]
+) -> None:
+    ingest = services["ingest"]
+    _parse_cli(ingest["command"])
+    assert ingest["command"] == ["ingest"]
+    env = environment(ingest)
+    port = IngestSettings.model_fields["port"].default
+    assert env["EVENTYARD_INGEST_PORT"] == str(port)
+    assert env["EVENTYARD_INGEST_HOST"] == "0.0.0.0"  # reachable from outside its container
+    # Same Kafka and topics as the workers.
+    assert env["EVENTYARD_BOOTSTRAP_SERVERS"] == environment(services["worker"])[
+        "EVENTYARD_BOOTSTRAP_SERVERS"]
+    # Keys come from the shell, never from the file.
+    assert ingest["environment"]["EVENTYARD_INGEST_KEYS"].startswith("${")
+    (published,) = ingest["ports"]
+    host, _, container = published.rpartition(":")
+    assert container == str(port) and host.startswith("127.0.0.1:")
+    healthcheck = " ".join(ingest["healthcheck"]["test"])
+    assert f"127.0.0.1:{port}/healthz" in healthcheck
+    assert ingest["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    (job,) = [j for j in prometheus["scrape_configs"] if j["job_name"] == "eventyard-ingest"]
+    (sd,) = job["dns_sd_configs"]
+    assert sd["names"] == ["ingest"] and sd["port"] == port
+
+
+def test_ingest_metrics_are_documented() -> None:
+    docs = (ROOT / "docs" / "ingest.md").read_text(encoding="utf-8")
+    metrics = [m for m in vars(IngestMetrics()).values() if isinstance(m, MetricWrapperBase)]
+    assert metrics
+    for metric in metrics:
+        (family,) = metric.describe()
+        name = family.name + ("_total" if family.type == "counter" else "")
+        assert f"`{name}" in docs, name
 
 
 def _parse_cli(argv: list[str]) -> argparse.Namespace:
@@ -719,6 +758,8 @@ def test_dashboard_queries_are_valid_promql(
 def test_docs_list_every_setting_with_its_default() -> None:
     rows = settings_rows()
     expected = {f"EVENTYARD_{name.upper()}": f for name, f in Settings.model_fields.items()}
+    expected |= {f"EVENTYARD_INGEST_{name.upper()}": f
+                 for name, f in IngestSettings.model_fields.items()}
     missing, unknown = set(expected) - set(rows), set(rows) - set(expected)
     assert not missing and not unknown, f"missing: {sorted(missing)}, unknown: {sorted(unknown)}"
     for env, field in expected.items():

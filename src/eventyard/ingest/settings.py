@@ -36,8 +36,8 @@ class IngestSettings(BaseSettings):
     retry_after_s: int = Field(
         5, ge=1, description="Retry-After of a 503 when the broker did not acknowledge in time."
     )
-    cors_origins: str = Field(
-        "", description="Comma-separated origins a web page may send from (`*`: any origin)."
+    cors_origins: str | None = Field(
+        None, description="Comma-separated origins a web page may send from (`*`: any origin)."
     )
     ip_rate: float = Field(20.0, gt=0, description="Requests per second per client IP.")
     ip_burst: int = Field(40, ge=1, description="Burst of the per-IP token bucket.")
@@ -56,4 +56,5 @@ class IngestSettings(BaseSettings):
 
     @property
     def origins(self) -> frozenset[str]:
-        return frozenset(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
+        spec = self.cors_origins or ""
+        return frozenset(o.strip().rstrip("/") for o in spec.split(",") if o.strip())
