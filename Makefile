@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit integration lint demo bench bench-core bench-signals bench-broker bench-load schemas clean
+.PHONY: install test unit integration lint demo bench bench-core bench-signals bench-broker bench-load bench-ingest schemas clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -67,6 +67,11 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.report --write
+	$(BIN)/python -m bench.ingest
+
+# The ingest edge against a bare aiohttp + aiokafka floor, alone (about 2 minutes).
+bench-ingest: $(STAMP)
+	$(BIN)/python -m bench.ingest
 
 bench-core: $(STAMP)
 	$(BIN)/python -m bench.core

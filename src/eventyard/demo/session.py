@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from pydantic import ValidationError
 
 from eventyard.demo.funnel import Funnel
@@ -34,6 +35,7 @@ from eventyard.demo.warehouse import load_and_query
 from eventyard.errors import BrokerError, WorkerDied
 from eventyard.kafka import clients as kafka
 from eventyard.local.broker import LocalBroker, free_port
+from eventyard.local.edge import EdgeProcess
 from eventyard.local.harness import Record, TopicReader, WorkerProcess
 from eventyard.settings import Settings
 
@@ -44,6 +46,7 @@ SCRAPE_S = 0.5
 READY_TIMEOUT_S = 90.0
 SETTLE_TIMEOUT_S = 60.0
 WORKER_STOP_TIMEOUT_S = 30.0
+EDGE_KEY = "demo-server-key"  # a key for this local run only
 
 
 class DemoSession:
@@ -58,6 +61,7 @@ class DemoSession:
         self.broker: LocalBroker | None = None
         self.worker: WorkerProcess | None = None
         self.signals: DemoSignals | None = None
+        self.edge: EdgeProcess | None = None
         self.settings: Settings | None = None
         self._stop = asyncio.Event()  # first Ctrl-C / SIGTERM / --duration: wind down
         self._abort = asyncio.Event()  # second Ctrl-C: skip the waiting
@@ -134,6 +138,15 @@ class DemoSession:
             self.worker.start()
             self.signals.start()
         st.worker_pid = self.worker.pid
+        st.phase = "starting ingest edge"
+        self.edge = EdgeProcess(
+            {"EVENTYARD_BOOTSTRAP_SERVERS": st.bootstrap, "EVENTYARD_INGEST_KEYS": EDGE_KEY},
+            st.workdir / "ingest.log", free_port(),
+        )
+        with sigint_blocked():
+            self.edge.start(wait=False)
+        await asyncio.to_thread(self.edge.wait_ready)
+        st.edge_url = self.edge.url
         scraper = asyncio.create_task(self._scrape_loop())
         try:
             ready = asyncio.to_thread(self.worker.wait_assigned, READY_TIMEOUT_S)
@@ -221,6 +234,7 @@ class DemoSession:
         st, opts = self.state, self.opts
         producer = kafka.producer(s)
         await producer.start()
+        http = aiohttp.ClientSession(headers={"X-Write-Key": EDGE_KEY})
         try:
             start, sent = time.monotonic(), 0
             in_flight: list[asyncio.Future[object]] = []
@@ -231,9 +245,15 @@ class DemoSession:
                     due = min(due, opts.events)
                 now_ms = _now_ms()
                 acked_before = len(in_flight)
+                browser: list[bytes] = []
                 for e in self.funnel.take(due - sent, now_ms):
-                    in_flight.append(await producer.send(s.topic_raw, e.value, key=e.key))
+                    if through_edge(e):
+                        browser.append(e.value)
+                    else:
+                        in_flight.append(await producer.send(s.topic_raw, e.value, key=e.key))
                 sent = due
+                if browser:
+                    await self._post(http, browser)
                 # Last slice's deliveries: awaited here, so a broker that stops acking stalls
                 # the traffic instead of growing an unbounded buffer.
                 await asyncio.gather(*in_flight[:acked_before])
@@ -247,7 +267,27 @@ class DemoSession:
             await asyncio.gather(*in_flight)
             st.produced += len(in_flight)
         finally:
+            await http.close()
             await producer.stop()
+
+    async def _post(self, http: aiohttp.ClientSession, values: list[bytes]) -> None:
+        """Browser events go through the ingest edge, as a site's tracker would send them,
+        and count as produced once the edge answers (after the broker's acks)."""
+        assert self.edge is not None
+        body = b"[" + b",".join(values) + b"]"
+        for _ in range(10):
+            async with http.post(self.edge.url + "/v1/events", data=body) as r:
+                answer = await r.json()
+                if r.status in (429, 503):  # back-pressure: wait as told, send the same again
+                    await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+                    continue
+                accepted = int(answer.get("accepted", 0)) if r.status == 200 else 0
+                self.state.produced += accepted
+                self.state.via_edge += accepted
+                if accepted != len(values):
+                    raise WorkerDied(f"the ingest edge answered {r.status}: {answer}")
+                return
+        raise WorkerDied("the ingest edge kept refusing (429/503)")
 
     # --- observing -------------------------------------------------------------------
 
@@ -339,6 +379,11 @@ class DemoSession:
                 worker.kill()
         if worker is not None and self.state.error and self.state.worker_log_tail is None:
             self.state.worker_log_tail = worker.log()[-20000:]
+        if self.edge is not None and self.edge.proc is not None:
+            try:
+                await asyncio.to_thread(self.edge.terminate, 5.0)
+            except subprocess.TimeoutExpired:
+                self.edge.kill()
         if self.broker is not None:
             self.broker.stop()
 

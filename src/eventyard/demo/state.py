@@ -36,6 +36,8 @@ class DemoState:
     bootstrap: str = ""
     own_broker: bool = True
     metrics_url: str = ""
+    edge_url: str = ""  # the ingest edge the browser events go through
+    via_edge: int = 0  # events the edge acknowledged (counted in `produced` too)
     worker_pid: int | None = None
     policy_version: str | None = None
     started: float = field(default_factory=time.monotonic)

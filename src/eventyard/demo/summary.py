@@ -48,6 +48,8 @@ def to_json(st: DemoState) -> dict[str, Any]:
         "policy_version": st.policy_version,
         "policy_versions_routed": dict(t.policy_versions),
         "metrics_url": st.metrics_url,
+        "edge_url": st.edge_url,
+        "via_edge": st.via_edge,
         "worker_pid": st.worker_pid,
         "logs": str(st.workdir) if st.workdir.exists() else None,
         "elapsed_s": round(st.elapsed, 3),
@@ -100,6 +102,10 @@ def _totals(st: DemoState) -> RenderableType:
     head.append("Summary", style="bold underline").append(
         f"  {st.produced:,} events in {st.elapsed:.1f} s (~{rate:,.0f}/s), policy "
         f"{st.policy_version or '?'}" + (" · stopped by Ctrl-C" if st.interrupted else ""))
+    if st.via_edge:
+        head.append("\n  of which ", style="dim").append(f"{st.via_edge:,}").append(
+            " browser events over HTTP through the ingest edge (answered after the broker's "
+            "acks), the rest straight to Kafka", style="dim")
     versions = t.policy_versions
     if len(versions) > 1:  # reloaded live: which version routed how much
         head.append("\n  routed by policy versions ", style="dim").append(

@@ -55,6 +55,9 @@ def _header(st: DemoState) -> Text:
     t = Text()
     t.append("tansu " if st.own_broker else "kafka ", style="dim").append(st.bootstrap or "…")
     t.append(" · metrics ", style="dim").append(st.metrics_url or "…", style="underline")
+    if st.edge_url:
+        t.append("\nbrowser events over HTTP via the ingest edge ", style="dim")
+        t.append(st.edge_url, style="underline").append(f" ({n(st.via_edge)} acknowledged)")
     if st.metrics.stale:
         t.append("\nedit rejected (see worker log): the previous version keeps routing",
                  style="bold red")
