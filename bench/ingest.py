@@ -39,6 +39,8 @@ RESULTS = Path(__file__).resolve().parent / "ingest_results.json"
 KEY = "bench-server-key"
 PARTITIONS = 8
 WARMUP_S = 2.0
+POOL = 64  # distinct request bodies per run
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 TARGET_EPS_RATIO = 0.7
 TARGET_P99_RATIO = 2.0
 
@@ -57,9 +59,21 @@ def make_event(i: int, run: str) -> dict[str, Any]:
     }
 
 
-async def drive(url: str, per_request: int, seconds: float, concurrency: int) -> dict[str, Any]:
-    """Closed loop: each connection sends its next request when the last was answered."""
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+async def drive(url: str, per_request: int, seconds: float, concurrency: int, pid: int
+                ) -> dict[str, Any]:
+    """Closed loop: each connection sends its next request when the last was answered.
+    Bodies are made up front (eventIds repeat across the pool; neither server dedups), so
+    the client spends its CPU on HTTP, not on building events."""
     run = uuid.uuid4().hex[:8]
+    pool = [orjson.dumps([make_event(n * per_request + j, run) for j in range(per_request)]
+                         if per_request > 1 else make_event(n, run)) for n in range(POOL)]
     counter = 0
     latencies: list[float] = []
     accepted = 0
@@ -71,9 +85,8 @@ async def drive(url: str, per_request: int, seconds: float, concurrency: int) ->
     async def one(session: aiohttp.ClientSession) -> None:
         nonlocal counter, accepted, errors
         while True:
-            body = [make_event(counter + j, run) for j in range(per_request)]
-            counter += per_request
-            payload = orjson.dumps(body if per_request > 1 else body[0])
+            payload = pool[counter % POOL]
+            counter += 1
             start = time.perf_counter()
             if start >= stop_at:
                 return
@@ -88,17 +101,27 @@ async def drive(url: str, per_request: int, seconds: float, concurrency: int) ->
                 else:
                     errors += 1
 
+    async def cpu() -> float:
+        await asyncio.sleep(measure_from - time.perf_counter())
+        before = cpu_seconds(pid)
+        await asyncio.sleep(stop_at - time.perf_counter())
+        return cpu_seconds(pid) - before
+
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
+        cpu_task = asyncio.create_task(cpu())
         await asyncio.gather(*(one(session) for _ in range(concurrency)))
+        used = await cpu_task
     latencies.sort()
 
     def q(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
+    if not latencies:
+        return {"eps": 0.0, "requests": 0, "errors": errors, "p50_ms": 0.0, "p99_ms": 0.0,
+                "cpu_us_per_event": 0.0}
     return {"eps": accepted / seconds, "requests": len(latencies), "errors": errors,
-            "p50_ms": q(0.50), "p99_ms": q(0.99)} if latencies else {
-            "eps": 0.0, "requests": 0, "errors": errors, "p50_ms": 0.0, "p99_ms": 0.0}
+            "p50_ms": q(0.50), "p99_ms": q(0.99), "cpu_us_per_event": used / accepted * 1e6}
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -117,8 +140,8 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
 
 
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    return {k: statistics.median(r[k] for r in runs) for k in ("eps", "p50_ms", "p99_ms")} | {
-        "runs": runs}
+    keys = ("eps", "p50_ms", "p99_ms", "cpu_us_per_event")
+    return {k: statistics.median(r[k] for r in runs) for k in keys} | {"runs": runs}
 
 
 async def bench(args: argparse.Namespace, bootstrap: str, work: Path) -> dict[str, Any]:
@@ -146,12 +169,16 @@ async def bench(args: argparse.Namespace, bootstrap: str, work: Path) -> dict[st
         for size in (1, 100):
             runs: dict[str, list[dict[str, Any]]] = {"floor": [], "edge": []}
             for _ in range(args.repeats):
-                for name, url in (("floor", f"http://127.0.0.1:{floor_port}/v1/events"),
-                                  ("edge", f"{edge.url}/v1/events")):
-                    r = await drive(url, size, args.seconds, args.concurrency)
+                assert edge.proc is not None
+                for name, url, pid in (
+                    ("floor", f"http://127.0.0.1:{floor_port}/v1/events", floor.pid),
+                    ("edge", f"{edge.url}/v1/events", edge.proc.pid),
+                ):
+                    r = await drive(url, size, args.seconds, args.concurrency, pid)
                     runs[name].append(r)
                     print(f"  {size:>3} per request  {name:<5} {r['eps']:>9,.0f} events/s  "
                           f"p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
+                          f"server CPU {r['cpu_us_per_event']:5.0f} µs/event  "
                           f"({r['requests']} requests, {r['errors']} errors)", flush=True)
             f, e = median_of(runs["floor"]), median_of(runs["edge"])
             out[str(size)] = {"floor": f, "edge": e,
@@ -167,8 +194,9 @@ async def bench(args: argparse.Namespace, bootstrap: str, work: Path) -> dict[st
 def table(results: dict[str, Any]) -> str:
     lines = [
         "| events/request | floor events/s | edge events/s | ratio (≥ 0.7) "
-        "| floor ack p50 / p99 | edge ack p50 / p99 | p99 ratio (≤ 2) |",
-        "|---|---|---|---|---|---|---|",
+        "| floor ack p50 / p99 | edge ack p50 / p99 | p99 ratio (≤ 2) "
+        "| server CPU µs/event, floor / edge |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for size, r in results["sizes"].items():
         f, e = r["floor"], r["edge"]
@@ -178,7 +206,8 @@ def table(results: dict[str, Any]) -> str:
             f"| {size} | {f['eps']:,.0f} | {e['eps']:,.0f} | {r['eps_ratio']:.2f}× {ok_eps} "
             f"| {f['p50_ms']:.1f} / {f['p99_ms']:.1f} ms "
             f"| {e['p50_ms']:.1f} / {e['p99_ms']:.1f} ms "
-            f"| {r['p99_ratio']:.2f}× {ok_p99} |"
+            f"| {r['p99_ratio']:.2f}× {ok_p99} "
+            f"| {f['cpu_us_per_event']:.0f} / {e['cpu_us_per_event']:.0f} |"
         )
     return "\n".join(lines)
 

@@ -1,14 +1,14 @@
-"""Group commit: the records of concurrent requests go to the broker in one produce round.
+"""Group commit: the records of concurrent requests go to the broker in shared rounds.
 
-Each request hands its records over and waits for its own acknowledgement. While a round
-is waiting for the broker, new records gather and go together as the next round, one
-record batch per partition (kafka/producer.py BatchSender). One event per request then
-costs no more produce requests than a hundred: the same adaptive batching a bare
-`producer.send()` loop gets from aiokafka's accumulator, kept here because BatchSender
-closes its batches to skip the linger.
+Each request hands its records over and waits for its own acknowledgement. A round takes
+everything pending and hands it to the producer as one record batch per partition
+(kafka/producer.py BatchSender). aiokafka keeps one batch per partition in flight and
+makes the next one wait until the previous is sent (`add_batch` waits for the drain), so
+while a round waits for a busy partition, the records of requests arriving meanwhile gather
+into the next round: one event per request costs no more produce requests than a hundred,
+the adaptive batching a bare `producer.send()` loop gets from aiokafka's accumulator
+(BatchSender closes its batches to skip the linger, so it needs this).
 
-A round that the broker has not acknowledged within OVERLAP_AFTER_S lets the next one start
-anyway, so a stalled broker holds up nothing after it that a recovered broker could take.
 Records of a request that gave up waiting (503) before its round was shipped are not sent:
 that request was never acknowledged, and its client retries with the same eventIds.
 """
@@ -16,12 +16,9 @@ that request was never acknowledged, and its client retries with the same eventI
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 from eventyard.kafka.producer import BatchSender, Send
-
-OVERLAP_AFTER_S = 0.5
 
 
 class Shipper:
@@ -62,8 +59,6 @@ class Shipper:
                 done = asyncio.ensure_future(acked)
                 self._shipped_at[id(done)] = time.monotonic()
                 done.add_done_callback(lambda d, w=waiters: self._finish(d, w))  # type: ignore[misc]
-                with contextlib.suppress(asyncio.TimeoutError, Exception):
-                    await asyncio.wait_for(asyncio.shield(done), OVERLAP_AFTER_S)
         finally:
             self._running = None
 
