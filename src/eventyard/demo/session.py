@@ -47,6 +47,7 @@ READY_TIMEOUT_S = 90.0
 SETTLE_TIMEOUT_S = 60.0
 WORKER_STOP_TIMEOUT_S = 30.0
 EDGE_KEY = "demo-server-key"  # a key for this local run only
+EDGE_BATCH = 500  # events per request: the edge's default EVENTYARD_INGEST_MAX_EVENTS
 
 
 class DemoSession:
@@ -252,8 +253,8 @@ class DemoSession:
                     else:
                         in_flight.append(await producer.send(s.topic_raw, e.value, key=e.key))
                 sent = due
-                if browser:
-                    await self._post(http, browser)
+                for i in range(0, len(browser), EDGE_BATCH):  # a slow tick catches up
+                    await self._post(http, browser[i:i + EDGE_BATCH])
                 # Last slice's deliveries: awaited here, so a broker that stops acking stalls
                 # the traffic instead of growing an unbounded buffer.
                 await asyncio.gather(*in_flight[:acked_before])
