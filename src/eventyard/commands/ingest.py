@@ -20,6 +20,7 @@ from eventyard.kafka.topics import ensure_topics
 from eventyard.settings import Settings, settings_with
 
 log = logging.getLogger("eventyard.ingest")
+LISTENING = "ingest edge listening on"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,9 +62,11 @@ async def serve(edge: Edge) -> None:
     site = web.TCPSite(app_runner, edge.ingest.host, edge.ingest.port)
     await site.start()
     kinds = [k.kind for k in edge.keys.keys]
-    log.info("ingest edge on http://%s:%d (%d server, %d browser keys) -> %s",
-             edge.ingest.host, edge.ingest.port, kinds.count("server"), kinds.count("browser"),
-             edge.settings.topic_raw)
+    # On stdout whatever the log level: local/edge.py waits for this line, which only a
+    # process that holds the port can print.
+    print(f"{LISTENING} http://{edge.ingest.host}:{edge.ingest.port} "
+          f"({kinds.count('server')} server, {kinds.count('browser')} browser keys) -> "
+          f"{edge.settings.topic_raw}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

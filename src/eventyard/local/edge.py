@@ -13,6 +13,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from eventyard.commands.ingest import LISTENING
+
 READY_TIMEOUT_S = 30.0
 
 
@@ -44,10 +46,17 @@ class EdgeProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        """Until this process says it holds its port, and answers /healthz with 200. The
+        line matters: a port picked free can be taken meanwhile by another process, whose
+        /healthz would otherwise pass for this one's."""
         deadline = time.monotonic() + timeout
+        line = f"{LISTENING} http://127.0.0.1:{self.port} "
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
                 raise AssertionError(f"ingest edge exited:\n{self.log()[-3000:]}")
+            if line not in self.log():
+                time.sleep(0.1)
+                continue
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
                     if r.status == 200:
