@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 from pydantic import ValidationError
 
-from eventyard.demo.funnel import Funnel
+from eventyard.demo.funnel import Emitted, Funnel
 from eventyard.demo.processes import returncode, sigint_blocked
 from eventyard.demo.signals import DemoSignals
 from eventyard.demo.state import DemoOptions, DemoState
@@ -387,6 +387,13 @@ class DemoSession:
                 self.edge.kill()
         if self.broker is not None:
             self.broker.stop()
+
+
+def through_edge(e: Emitted) -> bool:
+    """Browser events travel over HTTP through the ingest edge, as a site's tracker sends
+    them; server events and the malformed records go straight to Kafka (the edge would
+    refuse the malformed ones itself, and the demo shows the worker dead-lettering them)."""
+    return e.kind != "malformed" and b'"source":"browser"' in e.value
 
 
 def _now_ms() -> int:
