@@ -14,8 +14,10 @@ them into exit codes (2 for usage or configuration, 1 for a failed check or run)
     │   │                       ValueError
     │   ├── UnknownPlatform     hashing asked for a platform the registry does not hold
     │   │                       (routing/pii.py); also a KeyError
-    │   └── PlatformRegistryError   the platform table is inconsistent, e.g. a platform
+    │   ├── PlatformRegistryError   the platform table is inconsistent, e.g. a platform
     │                           without PII rules (platforms/model.py, at import)
+    │   └── WriteKeySpecError   EVENTYARD_INGEST_KEYS cannot be parsed; names the entry by
+    │                           its position, never the key (ingest/auth.py)
     ├── UsageError              a function called with arguments that cannot work together
     │                           (ops/redrive.py: a dry run without a policy); also a
     │                           ValueError
@@ -29,6 +31,10 @@ them into exit codes (2 for usage or configuration, 1 for a failed check or run)
     │                           (kafka/reach.py)
     ├── PostgresUnavailable     no Postgres server binaries on this machine
     │                           (local/postgres.py)
+    ├── IngestRefused           the ingest edge answers a request with a status other than
+    │   │                       per-event results (413, 429, 503…: ingest/); carries the
+    │   │                       status, a code, a detail and response headers
+    │   └── IngestAuthError     no valid write key on a request: a 401 (ingest/auth.py)
     ├── WorkerDied              a worker process exited or hung while the demo or a test
     │                           harness waited for it (demo/, local/harness.py); also a
     │                           RuntimeError
@@ -155,6 +161,29 @@ class BrokerUnreachable(EventyardError):
 
 class PostgresUnavailable(EventyardError):
     """No Postgres server binaries on this machine (Debian package `postgresql`)."""
+
+
+class WriteKeySpecError(ConfigError):
+    """The write key setting cannot be parsed; the message names the entry, never the key."""
+
+
+class IngestRefused(EventyardError):
+    """An ingest edge answer other than the per-event one: 401, 403, 413, 429, 503..."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+        self.headers = headers or {}
+
+
+class IngestAuthError(IngestRefused):
+    """No valid write key: the message says what was wrong, never which key was tried."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(401, "auth.invalid", detail,
+                         {"WWW-Authenticate": 'Basic realm="eventyard"'})
 
 
 class WorkerDied(EventyardError, RuntimeError):

@@ -8,8 +8,9 @@ import pytest
 
 from eventyard.contract.codec import decode
 from eventyard.contract.deadletter import DeadLetter
+from eventyard.errors import WriteKeySpecError as KeySpecError
 from eventyard.ingest.admission import IDENTITY_FIELDS, Admitted, admit
-from eventyard.ingest.auth import KeyRing, KeySpecError, parse_keys
+from eventyard.ingest.auth import KeyRing, parse_keys
 from eventyard.ingest.ratelimit import TokenBuckets
 from eventyard.ingest.segment import EVENT_NAMES, Ignored, to_event
 from eventyard.ingest.settings import IngestSettings

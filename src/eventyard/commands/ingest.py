@@ -12,8 +12,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from eventyard.errors import ConfigError
+from eventyard.errors import WriteKeySpecError as KeySpecError
 from eventyard.ingest.app import build_app, runner
-from eventyard.ingest.auth import KeyRing, KeySpecError, parse_keys
+from eventyard.ingest.auth import KeyRing, parse_keys
 from eventyard.ingest.edge import Edge
 from eventyard.ingest.settings import IngestSettings
 from eventyard.kafka.topics import ensure_topics

@@ -15,7 +15,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 
-from eventyard.ingest.edge import Edge, Refused
+from eventyard.errors import IngestRefused as Refused
+from eventyard.ingest.edge import Edge
 from eventyard.ingest.metrics import ENDPOINTS
 from eventyard.ingest.routes import EDGE, ENDPOINT_OF, add_routes, refused
 from eventyard.ingest.shipper import Shipper

@@ -19,11 +19,10 @@ from typing import Literal
 
 from aiohttp import web
 
+from eventyard.errors import IngestAuthError as AuthError
+from eventyard.errors import WriteKeySpecError as KeySpecError
+
 Kind = Literal["server", "browser"]
-
-
-class KeySpecError(ValueError):
-    """The key setting cannot be parsed; the message names the entry, never the key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +47,6 @@ def parse_keys(spec: str) -> tuple[WriteKey, ...]:
             raise KeySpecError(f"write key entry {n + 1}: a key must be non-empty, no spaces")
         keys.append(WriteKey(n, secret.encode(), "browser" if kind == "browser" else "server"))
     return tuple(keys)
-
-
-class AuthError(Exception):
-    """401: the message says what was wrong, never which key was tried."""
 
 
 def _basic_user(header: str) -> str | None:

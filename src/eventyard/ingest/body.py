@@ -11,15 +11,9 @@ import zlib
 
 from aiohttp import web
 
+from eventyard.errors import IngestRefused as BodyError
+
 CHUNK = 65536
-
-
-class BodyError(Exception):
-    def __init__(self, status: int, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.reason = reason
-        self.detail = detail
 
 
 def too_large(limit: int) -> BodyError:

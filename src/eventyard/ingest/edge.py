@@ -10,24 +10,15 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
-from eventyard.ingest.auth import AuthError, KeyRing, WriteKey
+from eventyard.errors import IngestAuthError as AuthError
+from eventyard.errors import IngestRefused as Refused
+from eventyard.ingest.auth import KeyRing, WriteKey
 from eventyard.ingest.metrics import IngestMetrics
 from eventyard.ingest.ratelimit import TokenBuckets
 from eventyard.ingest.settings import IngestSettings
 from eventyard.ingest.shipper import Shipper
 from eventyard.kafka.producer import Send
 from eventyard.settings import Settings
-
-
-class Refused(Exception):
-    """An answer other than the per-event one: 401, 403, 413, 429, 503..."""
-
-    def __init__(
-        self, status: int, code: str, detail: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
-        self.headers = headers or {}
 
 
 @dataclass
@@ -68,11 +59,10 @@ class Edge:
         """Authenticate and take tokens: the write key, or a 401/403/429 to answer."""
         try:
             key = self.keys.authenticate(request)
-        except AuthError as exc:
+        except AuthError:
             # Failed attempts spend the IP's tokens: guessing keys is rate limited too.
             self._limit(self.ip_buckets, self.client_ip(request), "ip")
-            raise Refused(401, "auth.invalid", str(exc),
-                          {"WWW-Authenticate": 'Basic realm="eventyard"'}) from None
+            raise
         origin = request.headers.get("Origin")
         allowed = self.ingest.origins
         if origin and "*" not in allowed and origin.rstrip("/") not in allowed:

@@ -17,9 +17,10 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from eventyard.errors import IngestRefused as Refused
 from eventyard.ingest import segment, tracker
-from eventyard.ingest.body import BodyError, read_body
-from eventyard.ingest.edge import Edge, Refused
+from eventyard.ingest.body import read_body
+from eventyard.ingest.edge import Edge
 from eventyard.ingest.intake import Intake
 
 EDGE: web.AppKey[Edge] = web.AppKey("edge", Edge)
@@ -37,10 +38,7 @@ def refused(exc: Refused) -> web.Response:
 
 
 async def _parsed(edge: Edge, request: web.Request) -> tuple[bytes, Any]:
-    try:
-        body, wire = await read_body(request, edge.ingest.max_body_bytes)
-    except BodyError as exc:
-        raise Refused(exc.status, exc.reason, exc.detail) from None
+    body, wire = await read_body(request, edge.ingest.max_body_bytes)
     edge.metrics.bytes.inc(wire)
     try:
         return body, orjson.loads(body)
