@@ -97,6 +97,18 @@ CASES: list[Any] = [
                  id="contract.currency.missing"),
     pytest.param("contract.properties.too_deep", ev(properties=deep(9)),
                  id="contract.properties.too_deep"),
+    pytest.param("contract.duplicate_key",
+                 raw('{"event":"SignUp","eventId":"e-1","userId":"u-1",'
+                     '"consent":{"ads":false},"consent":{"ads":true}}'),
+                 id="contract.duplicate_key"),
+    pytest.param("contract.value.out_of_range",
+                 raw('{"event":"Purchase","eventId":"e-1","userId":"u-1",'
+                     '"value":9007199254740993,"currency":"USD"}'),
+                 id="contract.value.out_of_range"),
+    pytest.param("contract.properties.out_of_range",
+                 raw('{"event":"SignUp","eventId":"e-1","userId":"u-1",'
+                     '"properties":{"n":123456789012345678901234}}'),
+                 id="contract.properties.out_of_range"),
 ]
 
 # code -> raw bytes that must route, with exactly that warning.

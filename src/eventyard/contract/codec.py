@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from eventyard.contract import strictjson
 from eventyard.contract.deadletter import DeadLetter
 from eventyard.contract.forgiving import rule_for as _rule_for
 from eventyard.contract.forgiving import validate
@@ -25,6 +26,7 @@ from eventyard.contract.model import (
 )
 from eventyard.contract.normalise import FieldWarning, fbc_from_fbclid, normalise
 from eventyard.contract.reasons import field_reason
+from eventyard.contract.strictjson import safe_name, safe_path
 from eventyard.taxonomy import TAXONOMY, near_miss
 
 DEFAULT_MAX_EVENT_BYTES = 65536
@@ -43,9 +45,9 @@ class Decoded:
     warnings: tuple[FieldWarning, ...] = ()
 
 
-def _problem(err: Any) -> tuple[str, str]:
+def _problem(err: Any, unknown: int = 1) -> tuple[str, str]:
     """(reason code, detail) for one pydantic error; the detail names field and rule,
-    never the value."""
+    never the value. `unknown`: how many unknown top-level fields the event has."""
     loc: tuple[Any, ...] = err["loc"]
     etype: str = err["type"]
     if not loc:
@@ -57,19 +59,45 @@ def _problem(err: Any) -> tuple[str, str]:
         return ("contract.currency.missing", "currency: required whenever value is present")
     field = str(loc[0])
     if etype == "extra_forbidden" and len(loc) == 1:
+        # A key name can itself be user data ({"jane.doe@example.com": 1}): named only
+        # when it looks like an identifier (strictjson.safe_name).
+        shown = safe_name(field)
+        if shown is None:
+            return (
+                "contract.unknown_field",
+                f"{unknown} unknown top-level field(s), names not shown (not identifiers); "
+                "free data belongs in properties",
+            )
         guess = difflib.get_close_matches(field, list(FIELDS), n=1, cutoff=0.6)
         hint = f" (did you mean '{guess[0]}'?)" if guess else ""
         return (
             "contract.unknown_field",
-            f"{field[:64]}: unknown top-level field{hint}; free data belongs in properties",
+            f"{shown}: unknown top-level field{hint}; free data belongs in properties",
         )
     rule = _rule_for(field, etype, nested=len(loc) > 1)
     code = field_reason(field, rule)
     # pydantic's messages state the rule ("String should have at most 320 characters"),
     # never the input, and include_input=False keeps the value out of the error itself.
     message = err.get("msg", "") if etype != "missing" else "required"
-    where = ".".join(str(p)[:64] for p in loc)
-    return code, f"{where}: {message}"
+    return code, f"{safe_path(loc)}: {message}"
+
+
+def _hidden_problem(problem: strictjson.Problem) -> DeadLetter:
+    where = safe_path(problem.path)
+    if problem.rule == "duplicate_key":
+        # The last copy would silently win: "consent":{"ads":false},"consent":{"ads":true}.
+        return DeadLetter(
+            "contract.duplicate_key", f"{where}: the key appears more than once in its object"
+        )
+    if problem.rule == "value_range":
+        return DeadLetter(
+            "contract.value.out_of_range",
+            "value: an integer beyond ±2^53, which JSON consumers cannot hold exactly",
+        )
+    return DeadLetter(
+        "contract.properties.out_of_range",
+        f"{where}: an integer beyond 64 bits; send it as a string",
+    )
 
 
 def _to_ms(ts: str | int | None, record_ts_ms: int) -> int:
@@ -109,6 +137,12 @@ def decode(
                 value.decode("utf-8")
             except UnicodeDecodeError:
                 return DeadLetter("decode.not_utf8", "value: not valid UTF-8")
+            if str(exc.args[0]).startswith("depth limit exceeded"):
+                # orjson stops at 1024 levels; only properties may nest at all.
+                return DeadLetter(
+                    "contract.properties.too_deep",
+                    f"properties: must nest at most {MAX_PROPERTIES_DEPTH} levels",
+                )
             return DeadLetter(
                 "decode.invalid_json", f"value: not valid JSON ({exc.args[0][:80]})"
             )
@@ -116,6 +150,9 @@ def decode(
             return DeadLetter(
                 "decode.not_object", f"value: a JSON {type(obj).__name__}, not an object"
             )
+    hidden = strictjson.check(value, obj)
+    if hidden is not None:
+        return _hidden_problem(hidden)
     try:
         # A document with at most MAX_PROPERTIES_DEPTH + 1 brackets in all (the root object
         # is one) cannot nest properties too deep; counting bytes in C is far cheaper than
@@ -131,12 +168,13 @@ def decode(
         # An unknown field is usually the cause of a "missing" one ("eventid" for eventId):
         # report the typo first, it is what the producer has to fix.
         errors.sort(key=lambda e: e["type"] != "extra_forbidden" or len(e["loc"]) != 1)
-        code, detail = _problem(errors[0])
+        unknown = sum(e["type"] == "extra_forbidden" and len(e["loc"]) == 1 for e in errors)
+        code, detail = _problem(errors[0], unknown)
         if code == "contract.identity.missing" and obj.get("email") is not None:
             detail += " (email was dropped: not a usable address)"
         if len(errors) > 1:
-            others = sorted({".".join(str(p) for p in e["loc"]) or "event" for e in errors[1:]})
-            detail += f" (+{len(errors) - 1} more: {', '.join(o[:64] for o in others[:5])})"
+            others = sorted({safe_path(e["loc"]) or "event" for e in errors[1:]})
+            detail += f" (+{len(errors) - 1} more: {', '.join(others[:5])})"
         return DeadLetter(code, detail)
     sent_as = None
     if aliases and (alias := aliases.get(event.event)) is not None:

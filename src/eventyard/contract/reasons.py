@@ -23,9 +23,11 @@ _FIELD_RULES: dict[str, tuple[str, ...]] = {
     "anonymousId": ("type", "too_long"),
     "externalId": ("type", "too_long"),
     "consent": ("type", "unknown_key", "value_type"),
-    "value": ("type",),  # money events; JSON has no NaN/Infinity, orjson rejects overflow
+    # money events; JSON has no NaN/Infinity, orjson rejects float overflow; an integer
+    # beyond ±2^53 is out_of_range on any event (contract/strictjson.py)
+    "value": ("type", "out_of_range"),
     "currency": ("type", "invalid", "missing"),  # money events
-    "properties": ("too_deep",),
+    "properties": ("too_deep", "out_of_range"),
 }
 
 # field -> rules for which the field is dropped (or corrected) and the event routed.
@@ -87,8 +89,15 @@ _DECISIONS: dict[str, str] = {
     "currency": "Trimmed and upper-cased, then checked against ISO 4217 (pycountry's list, "
     "less XXX and XTS). Invalid or missing while value is present: dead letter on a money "
     "event; on any other event value and currency are dropped.",
-    "properties": "Not an object: dropped. Nested deeper than allowed: dead letter (a guard "
-    "against hostile input).",
+    "properties": "Not an object: dropped. Nested deeper than allowed, also past the JSON "
+    "parser's own limit: dead letter `contract.properties.too_deep` (a guard against hostile "
+    "input). An integer beyond 64-bit signed: dead letter `contract.properties.out_of_range` "
+    "(send it as a string), never silently a float.",
+    "integers": "`value` beyond ±2^53 (what a double holds exactly): dead letter "
+    "`contract.value.out_of_range` on any event; never silently rounded.",
+    "duplicate keys": "An object that names a key twice, at any depth: dead letter "
+    "`contract.duplicate_key` (parsers keep one copy silently: "
+    "`\"consent\":{\"ads\":false},\"consent\":{\"ads\":true}` would bypass consent).",
     "unknown field": "Dead letter `contract.unknown_field`: a field the contract does not "
     "know is most often a misspelt one (`emial`, `eventid`), and the detail names the "
     "field it resembles.",
@@ -105,6 +114,7 @@ _RULE_TEXT = {
     "value_type": "has a value of the wrong type",
     "not_finite": "must be a finite number",
     "too_deep": "nests deeper than allowed",
+    "out_of_range": "has an integer a JSON consumer cannot hold exactly",
 }
 
 _WARNING_TEXT = {
@@ -126,6 +136,7 @@ _OTHER: dict[str, str] = {
     "decode.invalid_json": "the record value is not valid JSON",
     "decode.not_object": "the JSON value is not an object",
     "contract.unknown_field": "a top-level field the contract does not know",
+    "contract.duplicate_key": "an object names the same key twice (JSON parsers keep only one)",
     "contract.identity.missing": "none of userId, anonymousId, externalId, email is present "
     "(or usable)",
     "taxonomy.unknown_event": "a custom event the policy rejects, or a misspelt canonical name",

@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.helpers import create_ssl_context
 
+from eventyard.kafka import no_autocreate  # noqa: F401  (no client auto-creates a topic)
 from eventyard.kafka.interfaces import GroupConsumer, PlainConsumer, Producer
 from eventyard.settings import Settings
 

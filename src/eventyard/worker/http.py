@@ -1,4 +1,8 @@
-"""/metrics and /healthz, served by the faust app's web server (faust.web on aiohttp)."""
+"""/metrics and /healthz, served by the faust app's web server (faust.web on aiohttp).
+
+Nothing else: faust's own views (`/`, `/router/`, `/table/`, ...) are not mounted, so any
+other path is aiohttp's plain 404, and no request can reach code that raises a traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import faust
+from faust.web.base import BlueprintManager
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from eventyard.telemetry import Telemetry
@@ -17,6 +22,10 @@ STALL_AFTER_S = 60.0
 
 
 def register(app: faust.App, telemetry: Telemetry, health: Callable[[], tuple[bool, str]]) -> None:
+    # faust mounts its built-in views (index, router, tables, stats) from this manager when
+    # the server starts; an empty one leaves only the two pages below.
+    app.web.blueprints = BlueprintManager()
+
     @app.page("/metrics", name="metrics")
     async def metrics(web: Any, request: Any) -> Any:
         # Content-Type goes in headers: aiohttp refuses a charset inside content_type.
