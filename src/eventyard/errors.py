@@ -82,6 +82,7 @@ class PolicyError(EventyardError):
 ProblemKind = Literal[
     # reading the file
     "unreadable_file", "not_utf8", "empty_file", "yaml_syntax", "duplicate_key", "bad_key",
+    "alias_expansion", "bad_merge",
     # structure (the schema)
     "not_a_mapping", "unknown_key", "missing_key", "bad_value",
     # meaning (taxonomy and platform facts)

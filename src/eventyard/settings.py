@@ -87,6 +87,10 @@ class Settings(BaseSettings):
         200, ge=10, description="Longest wait for a batch; also bounds how long a rebalance "
         "or a shutdown waits for the loop to notice it."
     )
+    broker_down_after_s: float = Field(
+        10.0, ge=1.0, description="/healthz fails once the broker has been unreachable this "
+        "long (worker/topic_guard.py checks it every 2 s)."
+    )
     transactional_id: str | None = Field(
         None,
         description="exactly_once only: transactional id of this worker; keep it stable across "

@@ -122,6 +122,12 @@ class Telemetry:
             ["topic", "partition"],
             registry=r,
         )
+        self.broker_up = Gauge(
+            "eventyard_broker_up",
+            "1 while the worker's last metadata check reached the broker, else 0 "
+            "(consumer lag is withdrawn meanwhile: its last value would be stale).",
+            registry=r,
+        )
         self.dedup_ids = Gauge(
             "eventyard_dedup_ids", "eventIds held in the dedup window.", registry=r
         )

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from eventyard.commands.send import send_records
+from eventyard.kafka.topics import ensure_topics
 from eventyard.local.broker import LocalBroker, free_port
 from eventyard.local.harness import Record, TopicReader, WorkerProcess, headers_of, metric_sum
 from eventyard.settings import Settings
@@ -61,6 +62,7 @@ class Yard:
     tmp: Path
     env: dict[str, str]
     workers: list[WorkerProcess] = field(default_factory=list)
+    topics_created: bool = False
 
     @property
     def settings(self) -> Settings:
@@ -75,6 +77,10 @@ class Yard:
         return w
 
     async def send(self, records: list[tuple[bytes | None, bytes]]) -> int:
+        # No client auto-creates topics; a test may send before its first worker starts.
+        if not self.topics_created:
+            await ensure_topics(self.settings)
+            self.topics_created = True
         return await send_records(self.settings, self.settings.topic_raw, records)
 
     async def send_to(self, topic: str, records: list[tuple[bytes | None, bytes]]) -> int:

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator
 from typing import IO
 
 import orjson
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
+from eventyard.errors import ConfigError
 from eventyard.kafka import clients as kafka
 from eventyard.kafka.reach import unreachable
 from eventyard.settings import Settings
@@ -24,6 +25,7 @@ from eventyard.settings_load import KAFKA, PRODUCER, load_settings
 
 # Await delivery in chunks so memory stays flat on large files while produce stays batched.
 CHUNK = 10_000
+TOPIC_WAIT_S = 10.0
 
 
 def key_of(line: bytes) -> bytes | None:
@@ -57,6 +59,15 @@ async def send_records(
         raise unreachable(settings) from None
     count = 0
     try:
+        try:
+            # No client creates topics (kafka/no_autocreate.py): say so at once, instead
+            # of the producer's own 40 s metadata wait and a bare error class.
+            await asyncio.wait_for(producer.partitions_for(topic), TOPIC_WAIT_S)
+        except (TimeoutError, KafkaError):
+            raise ConfigError(
+                f"topic {topic} does not exist on {settings.bootstrap_servers}; "
+                "create it with `eventyard topics create`"
+            ) from None
         pending: list[asyncio.Future[object]] = []
         for key, value in records:
             pending.append(await producer.send(topic, value=value, key=key))
@@ -86,10 +97,14 @@ def run(args: argparse.Namespace) -> int:
     def records(stream: IO[bytes]) -> Iterator[tuple[bytes | None, bytes]]:
         return ((key_of(line), line) for line in read_lines(stream))
 
-    if args.file == "-":
-        count = asyncio.run(send_records(settings, topic, records(sys.stdin.buffer)))
-    else:
-        with open(args.file, "rb") as stream:
-            count = asyncio.run(send_records(settings, topic, records(stream)))
+    try:
+        if args.file == "-":
+            count = asyncio.run(send_records(settings, topic, records(sys.stdin.buffer)))
+        else:
+            with open(args.file, "rb") as stream:
+                count = asyncio.run(send_records(settings, topic, records(stream)))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"sent {count} records to {topic}")
     return 0

@@ -27,7 +27,7 @@ def _init(self: Any, topics: list[str] | None = None,
 
 def install() -> None:
     """Idempotent: every MetadataRequest built after this asks for no auto-creation."""
-    MetadataRequest.__init__ = _init  # type: ignore[method-assign]
+    MetadataRequest.__init__ = _init
 
 
 install()

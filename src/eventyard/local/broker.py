@@ -96,6 +96,10 @@ class LocalBroker:
         self._proc, self.port = proc, port
         log.info("tansu broker pid %d on 127.0.0.1:%d, log %s", proc.pid, port, self.log_path)
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -16,6 +16,7 @@ from eventyard.policy.compile import compile_policy
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.policy.lint import lint, lint_aliases
 from eventyard.policy.messages import Loc, file_path, sentence, union_sentence
+from eventyard.policy.readfile import UnreadableFile, read_regular_file
 from eventyard.policy.schema import Defaults, Destination, PolicyFile
 from eventyard.policy.signals_lint import lint_signals, valid_signals
 from eventyard.policy.yamlsource import SourceMap, load_yaml
@@ -152,10 +153,8 @@ def load_policy(path: str | Path, hmac_key: bytes | None = None) -> CompiledPoli
     """Read and compile a policy file. The HMAC key defaults to EVENTYARD_HMAC_KEY(_FILE)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PolicyError(
-            [PolicyProblem(str(path), 1, "", f"cannot read the file: {exc.strerror}",
-                           "unreadable_file")]
-        ) from None
+        data = read_regular_file(path)
+    except UnreadableFile as exc:
+        problem = PolicyProblem(str(path), 1, "", f"cannot read the file: {exc}", "unreadable_file")
+        raise PolicyError([problem]) from None
     return parse_policy(data, str(path), hmac_key if hmac_key is not None else _hmac_key_from_env())

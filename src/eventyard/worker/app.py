@@ -11,19 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import tempfile
 from pathlib import Path
 
 import faust
 import mode
+from aiokafka.admin import AIOKafkaAdminClient
 from faust.app.base import BootStrategy
 
+from eventyard.kafka import clients as kafka
 from eventyard.kafka.topics import ensure_topics
 from eventyard.settings import Settings
 from eventyard.telemetry import Telemetry
-from eventyard.worker import http
+from eventyard.worker import http, log_limit
 from eventyard.worker.loop import Pipeline
 from eventyard.worker.policy_watch import PolicyWatcher
+from eventyard.worker.topic_guard import (
+    EXIT_CODE,
+    BrokerLost,
+    Counts,
+    TopicGuard,
+    describe_counts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +56,13 @@ class RouterService(mode.Service):
     def __init__(self, pipeline: Pipeline, watcher: PolicyWatcher) -> None:
         self.pipeline = pipeline
         self.watcher = watcher
+        self._admin: AIOKafkaAdminClient | None = None  # built in on_start: needs the loop
+        self.guard = TopicGuard(
+            self._partition_counts,
+            pipeline.settings.all_topics(),
+            set_up=self._broker_up,
+            down_after_s=pipeline.settings.broker_down_after_s,
+        )
         super().__init__()
 
     async def on_start(self) -> None:
@@ -59,7 +76,37 @@ class RouterService(mode.Service):
             if result.created:
                 log.info("created topic %s", result.topic)
         await self.pipeline.start()
+        self._admin = kafka.admin(s)
+        await self._admin.start()
+        await self.guard.start()  # the partition counts the broker is held to
+        log_limit.install()  # an outage must not write hundreds of client errors a second
         self.pipeline.gc.start()
+
+    async def _partition_counts(self, topics: list[str]) -> Counts:
+        assert self._admin is not None, "on_start first"
+        return await describe_counts(self._admin, topics)
+
+    def _broker_up(self, up: bool) -> None:
+        telemetry = self.pipeline.telemetry
+        telemetry.broker_up.set(1 if up else 0)
+        # While the broker is away the last high watermark is stale: report no lag rather
+        # than a frozen number.
+        self.pipeline.lag.paused = not up
+        if not up:
+            telemetry.consumer_lag.clear()
+
+    @mode.Service.task
+    async def _guard_broker(self) -> None:
+        try:
+            await self.guard.run()
+        except BrokerLost as exc:
+            # One line, then out: routing on would be wrong (the dedup state went with
+            # the topics), and a graceful stop would wait on a broker that lost the
+            # batches. Uncommitted batches replay after the restart.
+            log.error("%s", exc)
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+            os._exit(EXIT_CODE)
 
     @mode.Service.task
     async def _route(self) -> None:
@@ -80,6 +127,8 @@ class RouterService(mode.Service):
             log.error("in-flight batch not done in %.0fs; it will be replayed", STOP_TIMEOUT_S)
         finally:
             await self.pipeline.close()
+            if self._admin is not None:
+                await self._admin.close()
 
 
 def build_app(
@@ -101,13 +150,17 @@ def build_app(
         broker_session_timeout=settings.session_timeout_ms / 1000,
         broker_heartbeat_interval=settings.heartbeat_interval_ms / 1000,
     )
-    http.register(
-        app, telemetry,
-        lambda: http.loop_health(
+    router = RouterService(pipeline, watcher)
+
+    def health() -> tuple[bool, str]:
+        ok, detail = http.loop_health(
             lambda: pipeline.running, lambda: pipeline.last_progress, watcher.status
-        ),
-    )
-    app.add_dependency(RouterService(pipeline, watcher))
+        )
+        broker_ok, broker_detail = router.guard.health()
+        return (ok and broker_ok), (detail if broker_ok else f"{broker_detail}\n{detail}")
+
+    http.register(app, telemetry, health)
+    app.add_dependency(router)
     return app
 
 

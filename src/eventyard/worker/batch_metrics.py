@@ -58,11 +58,14 @@ class ConsumerLag:
     def __init__(self, telemetry: Telemetry) -> None:
         self._telemetry = telemetry
         self._next = 0.0
+        # Set while the broker is unreachable (worker/topic_guard.py): the last high
+        # watermark is stale then, so no lag is reported rather than a frozen number.
+        self.paused = False
 
     async def update(self, consumer: GroupConsumer) -> None:
         """At most once per LAG_INTERVAL_S, for every assigned partition."""
         now = time.monotonic()
-        if now < self._next:
+        if now < self._next or self.paused:
             return
         self._next = now + LAG_INTERVAL_S
         for tp in consumer.assignment():

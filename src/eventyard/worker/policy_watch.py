@@ -34,6 +34,7 @@ from watchfiles import awatch
 from eventyard.errors import PolicyError, PolicyProblem
 from eventyard.policy import CompiledPolicy, load_policy, policy_version
 from eventyard.policy.diff import diff_policies
+from eventyard.policy.readfile import UnreadableFile, read_regular_file
 from eventyard.telemetry import Telemetry
 from eventyard.worker.policy_holder import PolicyHolder
 
@@ -68,11 +69,21 @@ class _Attempt:
     problems: tuple[PolicyProblem, ...] = ()
 
 
-def _fingerprint(path: Path) -> str:
+UNREADABLE = "unreadable"
+
+
+def _read(path: Path) -> tuple[str, str | None]:
+    """(content hash, None), or (UNREADABLE, why): only a regular file of bounded size,
+    read within a bounded time (policy/readfile.py), so a FIFO or a hung mount at the
+    path can neither block the watcher nor keep the worker from stopping."""
     try:
-        return policy_version(path.read_bytes())
-    except OSError:
-        return "unreadable"
+        return policy_version(read_regular_file(path)), None
+    except UnreadableFile as exc:
+        return UNREADABLE, str(exc)
+
+
+def _fingerprint(path: Path) -> str:
+    return _read(path)[0]
 
 
 def symlink_chain(path: Path) -> set[str]:
@@ -136,6 +147,8 @@ class PolicyWatcher:
         # file is reported once, not once per poll.
         self._seen = holder.current.version
         self._last_error: PolicyError | None = None
+        # The last refused attempt, so the same bytes are not parsed and reported again.
+        self._judged: _Attempt | None = None
         self._lock = asyncio.Lock()
 
     # --- state for /healthz-style reporting -----------------------------------------------
@@ -168,9 +181,20 @@ class PolicyWatcher:
     def _attempt(self) -> _Attempt:
         # Blocking: file reads and compiling. Runs in a worker thread under run().
         for _ in range(_MAX_READS):
-            before = _fingerprint(self.path)
+            before, unreadable = _read(self.path)
             if before == self.holder.current.version:
                 return _Attempt(before, self.holder.current)
+            if unreadable is not None:
+                problem = PolicyProblem(
+                    str(self.path), 1, "", f"cannot read the file: {unreadable}",
+                    "unreadable_file",
+                )
+                return _Attempt(UNREADABLE, None, (problem,))
+            refused = self._judged
+            if refused is not None and refused.fingerprint == before:
+                # This content was refused already (the watch and the poll both saw one
+                # save): parse each bad save once.
+                return refused
             try:
                 policy: CompiledPolicy | None = self.loader(self.path)
                 problems: tuple[PolicyProblem, ...] = ()
@@ -197,6 +221,10 @@ class PolicyWatcher:
         self._seen = attempt.fingerprint
         current = self.holder.current
         t = self.telemetry
+        if attempt.policy is None and attempt is self._judged:
+            # Refused and reported already; count and log it once.
+            return ReloadResult("rejected", current.version, problems=attempt.problems)
+        self._judged = attempt if attempt.policy is None else None
         if attempt.policy is None:
             self._last_error = PolicyError(list(attempt.problems))
             t.policy_reloads.labels(result="rejected").inc()
