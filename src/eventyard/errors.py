@@ -88,7 +88,7 @@ ProblemKind = Literal[
     # meaning (taxonomy and platform facts)
     "unknown_event", "unknown_platform", "wrong_class", "pii_mode", "hmac_key_missing",
     "native_name", "exclude_with_map", "empty_properties", "all_names_rejected",
-    "alias_shadows", "bad_alias",
+    "alias_shadows", "bad_alias", "ads_properties_all",
     # warnings: the policy loads, but probably does not do what was meant
     "disabled", "protected_to_ads",
     # policy test files

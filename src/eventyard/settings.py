@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(65536, ge=256, description="Larger raw records are dead-lettered.")
     hmac_key: SecretStr | None = Field(None, description="Key for warehouse pii: hmac.")
     hmac_key_file: Path | None = None
+    ads_key_secret: SecretStr | None = Field(
+        None, description="Key of the keyed hash that ads records are keyed by (falls back to "
+        "the HMAC key, then a public default)."
+    )
+    ads_key_secret_file: Path | None = None
 
     # --- runtime ----------------------------------------------------------------------
     metrics_port: int = Field(9108, ge=1, le=65535, description="HTTP port of /metrics, /healthz.")

@@ -124,8 +124,12 @@ def test_explain_json_routed(event_file: Any, capsys: pytest.CaptureFixture[str]
     assert result["outcome"] == "routed"
     assert result["policyVersion"] == load_policy(POLICY).version
     assert result["skipped"] == {}
-    # each record's Kafka key sits next to its value: the user's id, never their email
-    assert {r["key"] for r in result["records"]} == {"user-7f3a"}
+    # each record's Kafka key sits next to its value: the user's id, never their email;
+    # on ads records a keyed hash of it (routing/adsafety.py)
+    keys = {r["value"]["class"]: r["key"] for r in result["records"]}
+    assert keys["crm"] == keys["warehouse"] == "user-7f3a"
+    assert re.fullmatch(r"[0-9a-f]{32}", keys["ads"])
+    assert {r["key"] for r in result["records"] if r["value"]["class"] == "ads"} == {keys["ads"]}
     by_dest = {r["value"]["destination"]: r["value"] for r in result["records"]}
     assert set(by_dest) == {"meta", "google", "linkedin", "tiktok", "reddit", "hubspot",
                             "salesforce", "warehouse"}

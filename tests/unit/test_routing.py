@@ -14,7 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eventyard.policy import CompiledPolicy
+from eventyard.policy.compiled import DEFAULT_ADS_KEY
 from eventyard.records import SCHEMA_ID, RoutedRecord
+from eventyard.routing.adsafety import ads_key
 from eventyard.routing.outcome import Routed
 from eventyard.taxonomy import TAXONOMY
 
@@ -343,7 +345,11 @@ def test_record_key_is_the_identity(run: Any, make_event: Any, ids: dict[str, An
                                     key: bytes) -> None:
     outcome = run(make_event("SignUp", **ids))
     assert outcome.records
-    assert {r.key for r in outcome.records} == {key}
+    assert {r.key for r in outcome.records if r.klass != "ads"} == {key}
+    # ads records: a keyed hash of the same identity (routing/adsafety.py)
+    assert {r.key for r in outcome.records if r.klass == "ads"} == {
+        ads_key(DEFAULT_ADS_KEY, key)
+    }
 
 
 def test_value_and_currency_are_carried(run: Any, make_event: Any, records: Any) -> None:

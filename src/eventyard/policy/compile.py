@@ -6,7 +6,7 @@ from types import MappingProxyType
 
 from eventyard.errors import PolicyProblem
 from eventyard.platforms import PLATFORMS
-from eventyard.policy.compiled import CompiledPolicy, Route
+from eventyard.policy.compiled import DEFAULT_ADS_KEY, CompiledPolicy, Route
 from eventyard.policy.lint import platform_of
 from eventyard.policy.schema import Destination, PolicyFile, duration_ms
 from eventyard.policy.signals_lint import compile_rule, signal_targets
@@ -33,6 +33,7 @@ def _route(name: str, dest: Destination, native: str) -> Route:
         context=spec.context,
         click_ids=frozenset(spec.click_ids),
         properties=props if isinstance(props, str) else frozenset(props),
+        url_params=tuple(dest.url_params),
         head=record_head(name, dest.klass, native) if native else b"",
         match_keys=tuple(frozenset(g) for g in spec.match_keys) if dest.klass == "ads" else (),
     )
@@ -40,7 +41,7 @@ def _route(name: str, dest: Destination, native: str) -> Route:
 
 def compile_policy(
     policy: PolicyFile, version: str, source: str, hmac_key: bytes | None,
-    warnings: tuple[PolicyProblem, ...] = (),
+    warnings: tuple[PolicyProblem, ...] = (), ads_key: bytes = DEFAULT_ADS_KEY,
 ) -> CompiledPolicy:
     enabled = {n: d for n, d in policy.destinations.items() if d.enabled}
     routes: dict[str, list[Route]] = {c: [] for c in TAXONOMY}
@@ -85,6 +86,7 @@ def compile_policy(
         custom_routes=tuple(custom_routes),
         custom_skips=custom_skips,
         hmac_key=hmac_key,
+        ads_key=ads_key,
         aliases=MappingProxyType(dict(policy.aliases)),
         warnings=warnings,
         signals=tuple(compile_rule(n, s) for n, s in policy.signals.items()),

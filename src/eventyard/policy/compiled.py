@@ -13,6 +13,8 @@ from eventyard.errors import PolicyProblem
 from eventyard.routing.outcome import DestinationClass
 from eventyard.signals.rules import SignalRule
 
+DEFAULT_ADS_KEY = b"eventyard-ads-key-v1"
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -32,6 +34,8 @@ class Route:
     # Ads routes: the platform's match keys (any one group, all of its fields present in
     # the record) from the platform registry; () for routes sent whatever they carry.
     match_keys: tuple[frozenset[str], ...] = ()
+    # Ads only: query parameters of pageUrl/referrer kept (shell patterns); others dropped.
+    url_params: tuple[str, ...] = ()
     # The record's first fields, encoded once: b'{"destination":..,"class":..,"name":..'
     # (routing/router.py splices it). Empty for custom-event routes, whose name is the
     # event's own.
@@ -51,6 +55,10 @@ class CompiledPolicy:
     custom_routes: tuple[Route, ...] = ()
     custom_skips: Mapping[str, str] = field(default_factory=dict)
     hmac_key: bytes | None = field(default=None, repr=False)
+    # Secret of the ads records' keyed-hash key (routing/adsafety.py): EVENTYARD_ADS_KEY_SECRET,
+    # else EVENTYARD_HMAC_KEY, else this public default (hides ids from a casual reader of
+    # the topic, not from one who knows eventyard: set a secret in production).
+    ads_key: bytes = field(default=DEFAULT_ADS_KEY, repr=False)
     # Event name a producer sends -> canonical name (the policy's `aliases:`).
     aliases: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[PolicyProblem, ...] = ()

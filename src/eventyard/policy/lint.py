@@ -108,6 +108,19 @@ def lint(
             bad = _canonical_problem(canonical)
             if bad:
                 problems.append(smap.problem((*base, "exclude", i), bad, "unknown_event"))
+        if dest.klass == "ads" and dest.properties == "all":
+            problems.append(smap.problem(
+                (*base, "properties"),
+                "ads destinations take an explicit list of properties keys, not all: "
+                "properties can hold raw PII (emails, names) that ads must never get",
+                "ads_properties_all",
+            ))
+        if dest.url_params and dest.klass != "ads":
+            problems.append(smap.problem(
+                (*base, "url_params"),
+                f"url_params applies to ads destinations only; {dest.klass} gets URLs whole",
+                "bad_value",
+            ))
         if isinstance(dest.properties, list) and dest.klass == "ads" and not dest.properties:
             problems.append(smap.problem(
                 (*base, "properties"), "use none for no properties", "empty_properties"

@@ -13,7 +13,7 @@ from pydantic_core import ErrorDetails
 
 from eventyard.errors import ConfigError, PolicyError, PolicyProblem
 from eventyard.policy.compile import compile_policy
-from eventyard.policy.compiled import CompiledPolicy
+from eventyard.policy.compiled import DEFAULT_ADS_KEY, CompiledPolicy
 from eventyard.policy.lint import lint, lint_aliases
 from eventyard.policy.messages import Loc, file_path, sentence, union_sentence
 from eventyard.policy.readfile import UnreadableFile, read_regular_file
@@ -22,6 +22,7 @@ from eventyard.policy.signals_lint import lint_signals, valid_signals
 from eventyard.policy.yamlsource import SourceMap, load_yaml
 
 HMAC_KEY_ENV = "EVENTYARD_HMAC_KEY"
+ADS_KEY_ENV = "EVENTYARD_ADS_KEY_SECRET"
 
 
 def policy_version(data: bytes) -> str:
@@ -44,8 +45,19 @@ def _hmac_key_from_env() -> bytes | None:
     return None
 
 
+def _ads_key_from_env(hmac_key: bytes | None) -> bytes:
+    """EVENTYARD_ADS_KEY_SECRET(_FILE), else the HMAC key, else the public default."""
+    key = os.environ.get(ADS_KEY_ENV)
+    if key:
+        return key.encode()
+    key_file = os.environ.get(ADS_KEY_ENV + "_FILE")
+    if key_file:
+        return Path(key_file).read_bytes().strip()
+    return hmac_key or DEFAULT_ADS_KEY
+
+
 def parse_policy(
-    data: bytes, file: str, hmac_key: bytes | None = None
+    data: bytes, file: str, hmac_key: bytes | None = None, ads_key: bytes = DEFAULT_ADS_KEY
 ) -> CompiledPolicy:
     """bytes of a policy file -> compiled policy, or PolicyError listing every problem."""
     try:
@@ -79,7 +91,7 @@ def parse_policy(
     warnings = tuple(sorted((p for p in problems if p.severity == "warning"), key=lambda p: p.line))
     if errors or model is None:
         raise PolicyError(errors, warnings)
-    return compile_policy(model, policy_version(data), file, hmac_key, warnings)
+    return compile_policy(model, policy_version(data), file, hmac_key, warnings, ads_key)
 
 
 def _keys_at(raw: dict[str, Any]) -> dict[Loc, list[str]]:
@@ -157,4 +169,5 @@ def load_policy(path: str | Path, hmac_key: bytes | None = None) -> CompiledPoli
     except UnreadableFile as exc:
         problem = PolicyProblem(str(path), 1, "", f"cannot read the file: {exc}", "unreadable_file")
         raise PolicyError([problem]) from None
-    return parse_policy(data, str(path), hmac_key if hmac_key is not None else _hmac_key_from_env())
+    key = hmac_key if hmac_key is not None else _hmac_key_from_env()
+    return parse_policy(data, str(path), key, _ads_key_from_env(key))

@@ -76,7 +76,13 @@ class Destination(BaseModel):
     )
     exclude: list[str] = Field(default_factory=list, description="With events: all only.")
     properties: Literal["all", "none"] | list[str] | None = Field(
-        None, description="Which properties keys to forward (default: none for ads, all else)."
+        None, description="Which properties keys to forward (default: none for ads, all else; "
+        "ads take none or an explicit list, never all)."
+    )
+    url_params: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        description="Ads only: query parameters of pageUrl and referrer to keep, by name or "
+        "shell pattern (utm_*). Ads get URLs without query string and fragment otherwise.",
     )
     enabled: bool = True
 

@@ -20,6 +20,7 @@ from eventyard.platforms import PLATFORMS
 from eventyard.policy.compiled import CompiledPolicy, Route
 from eventyard.records import SCHEMA_ID, record_head
 from eventyard.routing import pii
+from eventyard.routing.adsafety import ads_key, click_ids_in_url, strip_url
 from eventyard.routing.outcome import DeadLetter, OutputRecord, Routed
 
 IDS = ("userId", "anonymousId", "externalId")
@@ -84,12 +85,25 @@ def _user_block(route: Route, event: RawEvent, fields: dict[str, str],
     return {**ids, **hashed, **org}
 
 
-def _context(route: Route, event: RawEvent) -> dict[str, Any]:
-    """Context fields and click ids the route's platform takes."""
+def _context(route: Route, event: RawEvent, event_time_ms: int) -> dict[str, Any]:
+    """Context fields and click ids the route's platform takes. Ads get URLs without query
+    string, fragment or userinfo, after the click ids in them are taken (adsafety.py)."""
     attrs = event.__dict__
     ctx: dict[str, Any] = {f: v for f in route.context if (v := attrs[f]) is not None}
-    if event.clickIds:
-        clicks = {k: v for k, v in event.clickIds.items() if k in route.click_ids}
+    given = event.clickIds or {}
+    if route.klass == "ads":
+        found: dict[str, str] = {}
+        for url in (event.pageUrl, event.referrer):
+            if url:
+                for k, v in click_ids_in_url(url, event_time_ms).items():
+                    found.setdefault(k, v)
+        if found:
+            given = {**found, **given}  # the producer's own clickIds win
+        for f in ("pageUrl", "referrer"):
+            if f in ctx:
+                ctx[f] = strip_url(ctx[f], route.url_params)
+    if given:
+        clicks = {k: v for k, v in given.items() if k in route.click_ids}
         if clicks:
             ctx["clickIds"] = clicks
     return ctx
@@ -111,6 +125,9 @@ def _unmatched(
                 carried = {f for f in ("pageUrl", "ip", "userAgent")
                            if getattr(event, f) is not None}
                 carried.update(event.clickIds or ())
+                for url in (event.pageUrl, event.referrer):  # ads get the click ids in them
+                    if url:
+                        carried.update(click_ids_in_url(url, 0))
             have = carried | ads[route.platform][1]
             if not any(group <= have for group in route.match_keys):
                 skipped[route.destination] = "no_match_keys"
@@ -216,8 +233,9 @@ def route_event(
     )
     users: dict[str, bytes] = {}
     # A route's context fields and click ids are its platform's (policy/compile.py), so
-    # the platform names the context block: no per-record key to build or hash.
-    contexts: dict[str, bytes] = {}
+    # class, platform and the URL parameters a destination keeps name the context block.
+    contexts: dict[tuple[str, str, tuple[str, ...]], bytes] = {}
+    hashed_key = b""
     routed_to = b""
     records: list[OutputRecord] = []
     for route in sending:
@@ -226,8 +244,9 @@ def route_event(
             user = ads[route.platform][0]
         elif (user := users.get(route.pii, b"")) == b"":
             user = users[route.pii] = orjson.dumps(_user_block(route, event, fields, policy))
-        if (context := contexts.get(route.platform, b"")) == b"":
-            context = contexts[route.platform] = orjson.dumps(_context(route, event))
+        block = (route.klass, route.platform, route.url_params)
+        if (context := contexts.get(block, b"")) == b"":
+            context = contexts[block] = orjson.dumps(_context(route, event, event_time_ms))
         head = route.head or record_head(route.destination, route.klass, event.event)
         if route.klass == "warehouse":
             routed_to = _routed_to(
@@ -246,7 +265,13 @@ def route_event(
             routed_to + warned if route.klass == "warehouse" else b"", b",",
             shared_ads if route.klass == "ads" else shared,
         ))
-        records.append(OutputRecord(route.klass, route.destination, key, value))
+        if route.klass == "ads":
+            # Never the raw identity (often an email) as an ads key: a keyed hash of it,
+            # the same for every event of the user, so they still share a partition.
+            hashed_key = hashed_key or ads_key(policy.ads_key, key)
+            records.append(OutputRecord(route.klass, route.destination, hashed_key, value))
+        else:
+            records.append(OutputRecord(route.klass, route.destination, key, value))
     return Routed(
         event_id=event.eventId,
         event=event.event,
