@@ -25,6 +25,13 @@ them into exit codes (2 for usage or configuration, 1 for a failed check or run)
     │                           database URL (load/sinks.py)
     ├── Fenced                  another loader moved a partition's stored offset while a
     │                           batch was in flight (load/sinks.py)
+    ├── UnreadableFile          a policy file the reader will not use: not a regular file
+    │                           (FIFO, device, directory), too large, or a read that took
+    │                           too long (policy/readfile.py)
+    ├── AliasExpansion          a YAML document whose aliases expand past the node budget
+    │                           (policy/yamlsource.py; reported as a PolicyProblem)
+    ├── BrokerLost              the broker no longer holds the worker's topics as created
+    │                           (worker/topic_guard.py; the worker exits 3)
     ├── BrokerError             the local Tansu broker could not be started or reached
     │                           (local/broker.py)
     ├── BrokerUnreachable       no Kafka broker answered at the bootstrap servers
@@ -150,6 +157,18 @@ class LoadTargetError(EventyardError):
 
 class Fenced(EventyardError):
     """Another loader moved a partition's stored offset while this batch was in flight."""
+
+
+class UnreadableFile(EventyardError):
+    """The file cannot be used; str() is one sentence saying why."""
+
+
+class AliasExpansion(EventyardError):
+    """A YAML document expands past the node budget through its aliases."""
+
+
+class BrokerLost(EventyardError):
+    """The broker no longer holds the worker's topics as they were created."""
 
 
 class BrokerError(EventyardError):

@@ -111,11 +111,6 @@ def check(value: bytes, obj: dict[str, Any]) -> Problem | None:
     return None
 
 
-class _Found(Exception):
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-
-
 def _slow_check(value: bytes) -> Problem | None:
     # Objects are built innermost first, so a pairs hook cannot know its own path: mark
     # each duplicate with a sentinel key and find the path in the finished tree.

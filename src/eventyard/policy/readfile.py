@@ -17,12 +17,12 @@ import stat
 import threading
 from pathlib import Path
 
+from eventyard.errors import UnreadableFile
+
+__all__ = ["MAX_POLICY_BYTES", "READ_TIMEOUT_S", "UnreadableFile", "read_regular_file"]
+
 MAX_POLICY_BYTES = 1024 * 1024  # the shipped policy is ~6 KiB
 READ_TIMEOUT_S = 5.0
-
-
-class UnreadableFile(Exception):
-    """The file cannot be used; str() is one sentence saying why."""
 
 
 def _kind(mode: int) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from eventyard.errors import PolicyProblem, ProblemKind
+from eventyard.errors import AliasExpansion, PolicyProblem, ProblemKind
 from eventyard.policy.yamlhints import syntax_message
 
 Path_ = tuple[str | int, ...]
@@ -49,10 +49,6 @@ MAX_NODES = 20_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class _TooBig(Exception):
-    pass
-
-
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[PolicyProblem]]:
     smap = SourceMap(file)
     problems: list[PolicyProblem] = []
@@ -86,7 +82,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[PolicyProblem]
             nonlocal built
             built += 1
             if built > MAX_NODES:
-                raise _TooBig
+                raise AliasExpansion
             if isinstance(node, yaml.MappingNode):
                 out: dict[Any, Any] = {}
                 merges: list[tuple[yaml.Node, yaml.Node]] = []
@@ -136,7 +132,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap, list[PolicyProblem]
             return loader.construct_object(node, deep=True)
 
         return build(root, ()), smap, problems
-    except _TooBig:
+    except AliasExpansion:
         return None, smap, [PolicyProblem(
             file, 1, "", f"the document expands to more than {MAX_NODES} nodes through its "
             "aliases (&anchor/*alias); write the values out or use fewer nested aliases",

@@ -26,6 +26,10 @@ from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from eventyard.errors import BrokerLost
+
+__all__ = ["EXIT_CODE", "BrokerLost", "Counts", "TopicGuard", "describe_counts"]
+
 log = logging.getLogger(__name__)
 
 CHECK_INTERVAL_S = 2.0
@@ -39,10 +43,6 @@ DOWN_AFTER_S = 10.0
 CONFIRMATIONS = 2
 EXIT_CODE = 3
 UNKNOWN_TOPIC_OR_PARTITION = 3
-
-
-class BrokerLost(Exception):
-    """The broker no longer holds the worker's topics as they were created."""
 
 
 @dataclass(frozen=True, slots=True)
