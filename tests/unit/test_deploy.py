@@ -335,6 +335,21 @@ def test_every_eventyard_variable_in_compose_is_a_valid_setting(services: dict[s
     assert seen
 
 
+def test_signals_service_runs_signals_with_its_metrics_port_scraped(
+    services: dict[str, Any], prometheus: dict[str, Any]
+) -> None:
+    signals = services["signals"]
+    _parse_cli(signals["command"])
+    assert signals["command"] == ["signals"]
+    port = int(environment(signals)["EVENTYARD_SIGNALS_METRICS_PORT"])
+    assert port == Settings.model_fields["signals_metrics_port"].default
+    assert [str(p) for p in signals["expose"]] == [str(port)]
+    assert f":{port}/healthz" in " ".join(signals["healthcheck"]["test"])
+    assert "ports" not in signals and "container_name" not in signals, "scalable"
+    job = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "eventyard-signals")
+    assert [(sd["names"], sd["port"]) for sd in job["dns_sd_configs"]] == [(["signals"], port)]
+
+
 def test_loader_service_runs_load_with_its_metrics_port_scraped(
     services: dict[str, Any], prometheus: dict[str, Any]
 ) -> None:
