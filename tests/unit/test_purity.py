@@ -26,7 +26,7 @@ FORBIDDEN_ROOTS = {"faust", "mode", "aiokafka", "kafka", "prometheus_client"}
 # Our own I/O rooms.
 FORBIDDEN_OWN = (
     "eventyard.kafka", "eventyard.worker", "eventyard.commands", "eventyard.local",
-    "eventyard.demo", "eventyard.telemetry", "eventyard.cli",
+    "eventyard.demo", "eventyard.telemetry", "eventyard.cli", "eventyard.metrics_server",
     "eventyard.signals_worker",
 )
 

@@ -12,9 +12,9 @@ import time
 from eventyard.errors import EventyardError
 from eventyard.load import layout
 from eventyard.load.loader import Loader, load_topics
-from eventyard.load.serve import start_metrics_server
 from eventyard.load.settings import LoadSettings
 from eventyard.load.sinks import Sink, open_sink
+from eventyard.metrics_server import start_metrics_server
 from eventyard.settings import Settings, settings_with
 from eventyard.taxonomy import TAXONOMY
 from eventyard.telemetry import LoadTelemetry

@@ -1,4 +1,5 @@
-"""The loader's /metrics and /healthz on aiohttp (the stack faust already brings)."""
+"""/metrics (Prometheus text) and /healthz on aiohttp, for the processes that do not run faust
+(loader, signals processor)."""
 
 from __future__ import annotations
 
