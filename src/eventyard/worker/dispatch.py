@@ -25,8 +25,10 @@ turns into one metric update per label set per batch.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from typing import TypeAlias
 
 from aiokafka.structs import ConsumerRecord
@@ -42,9 +44,11 @@ from eventyard.contract.headers import (
     SOURCE_HEADERS,
     Headers,
 )
+from eventyard.contract.normalise import FieldWarning
 from eventyard.kafka.partitioning import partition_for
 from eventyard.kafka.producer import Send
 from eventyard.policy.compiled import CompiledPolicy
+from eventyard.routing.outcome import OutputRecord
 from eventyard.settings import Settings
 from eventyard.worker import duplicates
 from eventyard.worker.dedup import DedupStore, fingerprint
@@ -54,7 +58,11 @@ Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 @dataclass(slots=True)
 class Batch:
-    """Everything one batch produces, before any I/O."""
+    """Everything one batch produces, before any I/O.
+
+    Per event, outcomes are only appended to lists (`outputs`, `skips`, `warned`): the
+    tallies by label (`routed`, `skipped`, `warnings`) are counted from them in C once per
+    batch, when the metrics are recorded, instead of one Counter update per record."""
 
     now_ms: int
     sends: list[Send] = field(default_factory=list)
@@ -62,9 +70,9 @@ class Batch:
     duplicates: int = 0
     unique: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
-    routed: Counter[tuple[str, str]] = field(default_factory=Counter)
-    skipped: Counter[tuple[str, str]] = field(default_factory=Counter)
-    warnings: Counter[str] = field(default_factory=Counter)
+    outputs: list[OutputRecord] = field(default_factory=list)
+    skips: list[tuple[str, str]] = field(default_factory=list)  # (destination, reason)
+    warned: list[FieldWarning] = field(default_factory=list)
     # (class, event time ms) per event and class it was published to: event lag is
     # observed once acknowledged.
     event_times: list[tuple[str, int]] = field(default_factory=list)
@@ -73,6 +81,25 @@ class Batch:
     first_seen: list[tuple[int, bytes, int, bool]] = field(default_factory=list)
     records_in: int = 0
     rekeyed: int = 0
+
+    @property
+    def routed(self) -> Counter[tuple[str, str]]:
+        """Records published, by (destination, class)."""
+        return Counter(map(_DESTINATION_CLASS, self.outputs))
+
+    @property
+    def skipped(self) -> Counter[tuple[str, str]]:
+        """Events not sent, by (destination, reason)."""
+        return Counter(self.skips)
+
+    @property
+    def warnings(self) -> Counter[str]:
+        """Fields corrected or dropped, by warning code."""
+        return Counter(map(_CODE, self.warned))
+
+
+_DESTINATION_CLASS: Callable[[OutputRecord], tuple[str, str]] = attrgetter("destination", "klass")
+_CODE: Callable[[FieldWarning], str] = attrgetter("code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,20 +222,17 @@ def _dedup_and_route(
     batch.first_seen.append((rec.partition, event_key, rec.offset, raw))
     batch.unique += 1
     topics = settings.output_topics
-    sends, routed = batch.sends, batch.routed
-    classes: set[str] = set()
-    for out in result.records:
-        sends.append(
-            Send(topics[out.klass], out.value, out.key, destination_headers(out.destination))
-        )
-        routed[(out.destination, out.klass)] += 1
-        classes.add(out.klass)
+    records = result.records
+    batch.sends.extend([
+        Send(topics[out.klass], out.value, out.key, destination_headers(out.destination))
+        for out in records
+    ])
+    batch.outputs.extend(records)
     event_ms = result.event_time_ms
-    batch.event_times.extend([(klass, event_ms) for klass in classes])
-    for destination, reason in result.skipped.items():
-        batch.skipped[(destination, reason)] += 1
-    for warning in result.warnings:
-        batch.warnings[warning.code] += 1
+    batch.event_times.extend([(klass, event_ms) for klass in {out.klass for out in records}])
+    batch.skips.extend(result.skipped.items())
+    if result.warnings:
+        batch.warned.extend(result.warnings)
 
 
 def _duplicate(settings: Settings, rec: Record, event_key: bytes | None, batch: Batch,
