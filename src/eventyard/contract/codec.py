@@ -6,11 +6,9 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
 from eventyard.contract import strictjson
 from eventyard.contract.deadletter import DeadLetter
@@ -20,9 +18,9 @@ from eventyard.contract.model import (
     EPOCH_SECONDS_BELOW,
     FIELDS,
     MAX_PROPERTIES_DEPTH,
-    SHALLOW,
     RawEvent,
-    parse_rfc3339,
+    properties_too_deep,
+    rfc3339_ms,
 )
 from eventyard.contract.normalise import FieldWarning, fbc_from_fbclid, normalise
 from eventyard.contract.reasons import field_reason
@@ -30,10 +28,7 @@ from eventyard.contract.strictjson import safe_name, safe_path
 from eventyard.taxonomy import TAXONOMY, near_miss
 
 DEFAULT_MAX_EVENT_BYTES = 65536
-_SHALLOW = {SHALLOW: True}
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +100,8 @@ def _to_ms(ts: str | int | None, record_ts_ms: int) -> int:
         return record_ts_ms
     if isinstance(ts, int):
         return ts * 1000 if ts < EPOCH_SECONDS_BELOW else ts
-    # Integer arithmetic: float seconds * 1000 can land a millisecond early
-    # (…:00.060 -> 59).
-    return (parse_rfc3339(ts) - _EPOCH) // _MS
+    ms = rfc3339_ms(ts)  # the validator's parse, cached
+    return record_ts_ms if ms is None else ms  # None: not validated as a real date
 
 
 def decode(
@@ -153,18 +147,22 @@ def decode(
     hidden = strictjson.check(value, obj)
     if hidden is not None:
         return _hidden_problem(hidden)
-    try:
-        # A document with at most MAX_PROPERTIES_DEPTH + 1 brackets in all (the root object
-        # is one) cannot nest properties too deep; counting bytes in C is far cheaper than
-        # walking the tree, and brackets inside strings only make the count conservative.
-        shallow = value.count(b"{") + value.count(b"[") <= MAX_PROPERTIES_DEPTH + 1
-        obj, warnings = normalise(obj)
-        name = obj.get("event")
-        if aliases and isinstance(name, str):
-            name = aliases.get(name, name)  # a money event under its producer's name
-        event, dropped = validate(obj, _SHALLOW if shallow else None, name)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False)
+    obj, warnings = normalise(obj)
+    props = obj.get("properties")
+    # A document with at most MAX_PROPERTIES_DEPTH + 1 brackets in all (the root object is
+    # one) cannot nest properties too deep; counting bytes in C is far cheaper than walking
+    # the tree, and brackets inside strings only make the count conservative.
+    too_deep = (
+        type(props) is dict
+        and value.count(b"{") + value.count(b"[") > MAX_PROPERTIES_DEPTH + 1
+        and properties_too_deep(props)
+    )
+    name = obj.get("event")
+    if aliases and isinstance(name, str):
+        name = aliases.get(name, name)  # a money event under its producer's name
+    result = validate(obj, too_deep, name)
+    if isinstance(result, list):
+        errors = result
         # An unknown field is usually the cause of a "missing" one ("eventid" for eventId):
         # report the typo first, it is what the producer has to fix.
         errors.sort(key=lambda e: e["type"] != "extra_forbidden" or len(e["loc"]) != 1)
@@ -176,6 +174,7 @@ def decode(
             others = sorted({safe_path(e["loc"]) or "event" for e in errors[1:]})
             detail += f" (+{len(errors) - 1} more: {', '.join(others[:5])})"
         return DeadLetter(code, detail)
+    event, dropped = result
     sent_as = None
     if aliases and (alias := aliases.get(event.event)) is not None:
         sent_as, event = event.event, event.model_copy(update={"event": alias})

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from eventyard.contract.codec import decode, peek
 from eventyard.contract.deadletter import DeadLetter
 
-# The contract's identity rule (contract/model.py `_cross_field`): one of these, non-empty.
+# The contract's identity rule (contract/model.py `cross_field`): one of these, non-empty.
 # tests/unit/test_ingest_admission.py holds this list equal to the model's.
 IDENTITY_FIELDS = ("userId", "anonymousId", "externalId", "email")
 
