@@ -4,16 +4,22 @@ orjson keeps the last of two equal keys (`"consent":{"ads":false},"consent":{"ad
 would bypass consent) and silently parses an integer beyond 64 bits as a float. Both are
 found here, cheaply in the common case:
 
-- Duplicate keys: every key in the text ends with `"` directly followed by `:` (or by
-  whitespace, then `:`), and inside a string `":` can only appear escaped (`\\":`). So when
-  no whitespace precedes a colon, the count of `":` is at least the number of keys
-  written, and equal to the number of keys parsed only when no key was written twice.
-  Only documents that fail that test (pretty-printed JSON, `\\":` or ` :` in a string, or
-  a real duplicate) are parsed again with the standard library to find the key.
-- Big integers: orjson keeps integers of up to 64 bits exact and parses longer ones as a
-  float of at least 2^63. Only a document whose `value` is an integer beyond ±2^53, or
-  whose properties hold an integer beyond int64 or a float that large, is parsed again,
-  with exact integers, to judge it (a float literal like 1e300 stays a float).
+- The common case: the text is exactly what orjson writes for the parsed document with
+  integers held to 53 bits (compact, keys in order, UTF-8 unescaped), as most producers'
+  serialisers write it. Then no key was written twice (each object of the rendering has
+  its distinct keys) and every integer in the text is below 2^53 in magnitude: one
+  C call and a byte comparison settle it.
+- Duplicate keys otherwise: every key in the text ends with `"` directly followed by `:`
+  (or by whitespace, then `:`), and inside a string `":` can only appear escaped (`\\":`).
+  So when no whitespace precedes a colon, the count of `":` is at least the number of
+  keys written, and equal to the number of keys parsed only when no key was written
+  twice. Only documents that fail that test (pretty-printed JSON, `\\":` or ` :` in a
+  string, or a real duplicate) are parsed again with the standard library to find the key.
+- Big integers otherwise: orjson keeps integers of up to 64 bits exact and parses longer
+  ones as a float of at least 2^63. Only a document whose `value` is an integer beyond
+  ±2^53, or whose properties hold an integer beyond int64 or a float that large, is
+  parsed again, with exact integers, to judge it (a float literal like 1e300 stays a
+  float).
 
 Pure: no I/O.
 """
@@ -25,6 +31,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 # Largest integer `value` may carry: beyond it a double (what most JSON consumers parse
 # numbers into) is no longer exact.
 MAX_EXACT_VALUE = 2**53
@@ -33,6 +41,9 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 # The smallest float an integer literal orjson could not hold as int turns into.
 _FLOAT_FROM_BIG_INT = float(INT64_MIN * -1)
+_dumps = orjson.dumps
+_STRICT_INTEGER = orjson.OPT_STRICT_INTEGER
+_BLANK = frozenset(b" \n\r\t")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 _MANY_DIGITS = re.compile(r"\d{6}")
 
@@ -86,6 +97,15 @@ def _walk(node: Any) -> int:
 def check(value: bytes, obj: dict[str, Any]) -> Problem | None:
     """The first duplicate key or out-of-range integer in `value` (already parsed by
     orjson into `obj`, a valid JSON object), or None."""
+    # A compact document has no whitespace after its first key's `":`; one that has
+    # (`": `, as Python's json.dumps writes) is not orjson's rendering. (A document with
+    # no key has no `":`: find gives -1 and the byte after the opening brace is looked at.)
+    if value[value.find(b'":') + 2] not in _BLANK:
+        try:
+            if _dumps(obj, option=_STRICT_INTEGER) == value:
+                return None
+        except orjson.JSONEncodeError:  # an integer beyond 53 bits
+            pass
     keys = len(obj)
     # Only these fields hold objects in a valid event. Objects elsewhere are not counted,
     # which can only send a document to the slow check (a count below the `":` count).
