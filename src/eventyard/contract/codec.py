@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -29,6 +30,7 @@ from eventyard.taxonomy import TAXONOMY, near_miss
 
 DEFAULT_MAX_EVENT_BYTES = 65536
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
+_FIELD_NAMES = list(FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,14 @@ class Decoded:
     sent_as: str | None = None  # the name the producer sent, when an alias applied
     # What was corrected or dropped on the way (reasons.WARNINGS codes).
     warnings: tuple[FieldWarning, ...] = ()
+
+
+@lru_cache(maxsize=256)
+def _did_you_mean(name: str) -> str:
+    """The hint for an unknown top-level field: producers repeat the same typo on every
+    event, so the (costly) closest-match search runs once per name."""
+    guess = difflib.get_close_matches(name, _FIELD_NAMES, n=1, cutoff=0.6)
+    return f" (did you mean '{guess[0]}'?)" if guess else ""
 
 
 def _problem(err: Any, unknown: int = 1) -> tuple[str, str]:
@@ -63,11 +73,10 @@ def _problem(err: Any, unknown: int = 1) -> tuple[str, str]:
                 f"{unknown} unknown top-level field(s), names not shown (not identifiers); "
                 "free data belongs in properties",
             )
-        guess = difflib.get_close_matches(field, list(FIELDS), n=1, cutoff=0.6)
-        hint = f" (did you mean '{guess[0]}'?)" if guess else ""
         return (
             "contract.unknown_field",
-            f"{shown}: unknown top-level field{hint}; free data belongs in properties",
+            f"{shown}: unknown top-level field{_did_you_mean(shown)}; "
+            "free data belongs in properties",
         )
     rule = _rule_for(field, etype, nested=len(loc) > 1)
     code = field_reason(field, rule)
@@ -186,7 +195,7 @@ def decode(
                 "taxonomy.unknown_event",
                 f"event: '{event.event}' is not canonical; did you mean '{meant}'?",
             )
-    else:
+    elif canonical.requires:
         missing = [f for f in canonical.requires if getattr(event, f) is None]
         if missing:
             return DeadLetter(

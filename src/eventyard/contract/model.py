@@ -22,6 +22,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    InstanceOf,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -89,6 +90,7 @@ RULES: dict[tuple[str, str], tuple[str, str]] = {
     ("timestamp", "string_pattern_mismatch"):
         ("format", "must be RFC 3339 with an offset, or epoch seconds or milliseconds"),
     ("timestamp", "greater_than_equal"): ("format", "epoch time must not be negative"),
+    ("properties", "is_instance_of"): ("type", "Input should be a valid dictionary"),
 }
 
 
@@ -310,7 +312,9 @@ class RawEvent(BaseModel):
             json_schema_extra={"pattern": r"^[A-Z]{3}$", "enum": sorted(CURRENCY_CODES)},
         ),
     ] | None = None
-    properties: dict[str, Any] | None = None
+    # A parsed JSON object (its keys are strings), kept as parsed: an isinstance check
+    # instead of a copy.
+    properties: InstanceOf[dict[str, Any]] | None = None
 
 
 FIELDS: frozenset[str] = frozenset(RawEvent.model_fields)
