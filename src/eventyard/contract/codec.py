@@ -33,7 +33,10 @@ FUTURE_TOLERANCE_MS = 5 * 60 * 1000
 _FIELD_NAMES = list(FIELDS)
 
 
-@dataclass(frozen=True, slots=True)
+# Decoded and Peeked are built once per event and only read; not frozen, because a frozen
+# dataclass's __init__ sets each field through object.__setattr__, at several times the
+# cost of a plain one.
+@dataclass(slots=True)
 class Decoded:
     event: RawEvent  # its `event` is the canonical name when the policy aliased the sent one
     event_time_ms: int
@@ -223,7 +226,7 @@ def decode(
 _EVENT_ID = re.compile(r"[!-~]{1,128}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Peeked:
     event_id: str
     obj: dict[str, Any]  # the whole parsed document, for `decode(parsed=...)`
