@@ -8,6 +8,7 @@ them. A field is never renamed or retyped within a version.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import orjson
@@ -21,6 +22,17 @@ def record_head(destination: str, klass: str, name: str) -> bytes:
     output of a dict is b"{...}", so dropping the "}" leaves an exact prefix. Encoded at
     policy load for every route (Route.head); per record only for custom events."""
     return orjson.dumps({"destination": destination, "class": klass, "name": name})[:-1]
+
+
+def routed_to(
+    destination: str, sent: Iterable[tuple[str, str]], skipped: Mapping[str, str]
+) -> bytes:
+    """A warehouse record's `,"routedTo":{...}`: where else the event went (destination,
+    native name) and why not. Policy-shaped, so encoded once per routing decision."""
+    return b',"routedTo":' + orjson.dumps({
+        **{d: {"status": "sent", "name": name} for d, name in sent if d != destination},
+        **{d: {"status": "skipped", "reason": why} for d, why in skipped.items()},
+    })
 
 
 class Context(BaseModel):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+from typing import Any
 
 from eventyard.errors import PolicyProblem
 from eventyard.platforms import PLATFORMS
-from eventyard.policy.compiled import DEFAULT_ADS_KEY, CompiledPolicy, Route
+from eventyard.policy.compiled import DEFAULT_ADS_KEY, CompiledPolicy, EventPlan, Route, Sending
 from eventyard.policy.lint import platform_of
 from eventyard.policy.schema import Destination, PolicyFile, duration_ms
 from eventyard.policy.signals_lint import compile_rule, signal_targets
@@ -14,13 +16,19 @@ from eventyard.records import record_head
 from eventyard.taxonomy import TAXONOMY
 
 
-def _route(name: str, dest: Destination, native: str) -> Route:
+def _route(name: str, dest: Destination, native: str, contexts: dict[Any, int]) -> Route:
     platform = platform_of(name, dest) or "generic"
     spec = PLATFORMS[platform]
     max_age = dest.max_age or spec.max_age
     props = dest.properties
     if props is None:
         props = "none" if dest.klass == "ads" else "all"
+    # What a route's context block depends on (routing/router.py builds one per key and
+    # event): class (ads get stripped URLs), fields, click ids and kept URL parameters;
+    # without click ids in the event, the click ids taken do not matter.
+    ads = dest.klass == "ads"
+    bare = (ads, spec.context, tuple(dest.url_params))
+    full = (*bare, frozenset(spec.click_ids))
     return Route(
         destination=name,
         klass=dest.klass,
@@ -36,7 +44,40 @@ def _route(name: str, dest: Destination, native: str) -> Route:
         url_params=tuple(dest.url_params),
         head=record_head(name, dest.klass, native) if native else b"",
         match_keys=tuple(frozenset(g) for g in spec.match_keys) if dest.klass == "ads" else (),
+        context_key=contexts.setdefault(full, len(contexts)),
+        bare_context_key=contexts.setdefault(bare, len(contexts)),
     )
+
+
+def _sending(event: str, routes: Sequence[Route], skips: Mapping[str, str],
+             ads: bool | None, crm: bool | None, too_old: frozenset[int]) -> Sending:
+    """The routes sent in one consent/age state; the rest get their skip reason, in route
+    order after the policy's own skips."""
+    sending: list[Route] = []
+    skipped = dict(skips)
+    for route in routes:
+        given = ads if route.consent_key == "ads" else crm if route.consent_key == "crm" else None
+        if route.consent_key is not None and (
+            given is False or (route.consent_required and given is not True)
+        ):
+            skipped[route.destination] = "no_consent"
+        elif route.max_age_ms in too_old:
+            skipped[route.destination] = "too_old"
+        else:
+            sending.append(route)
+    return Sending(event, tuple(sending), skipped)
+
+
+def _plan(event: str, routes: Sequence[Route], skips: Mapping[str, str]) -> EventPlan:
+    """Every consent/age state of one event name (`event`: "" for custom events, whose
+    names are their own), so routing an event only looks its state up."""
+    ages = tuple(sorted({r.max_age_ms for r in routes if r.max_age_ms is not None}))
+    states = {
+        (ads, crm, i): _sending(event, routes, skips, ads, crm, frozenset(ages[:i]))
+        for ads in (None, True, False) for crm in (None, True, False)
+        for i in range(len(ages) + 1)
+    }
+    return EventPlan(ages, states, tuple(states[(None, None, i)] for i in range(len(ages) + 1)))
 
 
 def compile_policy(
@@ -44,6 +85,7 @@ def compile_policy(
     warnings: tuple[PolicyProblem, ...] = (), ads_key: bytes = DEFAULT_ADS_KEY,
 ) -> CompiledPolicy:
     enabled = {n: d for n, d in policy.destinations.items() if d.enabled}
+    contexts: dict[Any, int] = {}
     routes: dict[str, list[Route]] = {c: [] for c in TAXONOMY}
     skips: dict[str, dict[str, str]] = {c: {} for c in TAXONOMY}
     for name, dest in enabled.items():
@@ -53,17 +95,18 @@ def compile_policy(
                 if native is None:
                     skips[canonical][name] = "not_in_policy"
                 else:
-                    routes[canonical].append(_route(name, dest, native))
+                    routes[canonical].append(_route(name, dest, native, contexts))
             elif canonical in dest.exclude or (dest.klass == "ads" and event.ads_protected):
                 # Refunds, churn and product-internal events reach an ad platform only when
                 # ops name them explicitly in an events map, never through `all`.
                 skips[canonical][name] = "excluded"
             else:
-                routes[canonical].append(_route(name, dest, canonical))
+                routes[canonical].append(_route(name, dest, canonical, contexts))
     # A derived event routes like a canonical one: warehouse, plus the CRMs by default.
     for signal_name, signal in policy.signals.items():
         targets = signal_targets(signal_name, signal, enabled)
-        routes[signal_name] = [_route(n, enabled[n], native) for n, native in targets.items()]
+        routes[signal_name] = [_route(n, enabled[n], native, contexts)
+                               for n, native in targets.items()]
         skips[signal_name] = {n: "not_in_policy" for n in enabled if n not in targets}
     custom_routes: list[Route] = []
     custom_skips: dict[str, str] = {}
@@ -71,7 +114,7 @@ def compile_policy(
         if policy.defaults.custom_events == "warehouse" and dest.klass == "warehouse" and (
             dest.events == "all"
         ):
-            custom_routes.append(_route(name, dest, ""))  # native name = the event's own
+            custom_routes.append(_route(name, dest, "", contexts))  # native name = the event's own
         else:
             custom_skips[name] = "custom_event"
     return CompiledPolicy(
@@ -92,4 +135,7 @@ def compile_policy(
         signals=tuple(compile_rule(n, s) for n, s in policy.signals.items()),
         signals_source=next((n for n, d in enabled.items()
                              if d.klass == "warehouse" and d.events == "all"), ""),
+        plans={c: _plan(c, r, skips[c]) for c, r in routes.items()},
+        custom_plan=_plan("", custom_routes, custom_skips)
+        if policy.defaults.custom_events != "reject" else None,
     )

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from eventyard.errors import PolicyProblem
+from eventyard.records import routed_to
 from eventyard.routing.outcome import DestinationClass
 from eventyard.signals.rules import SignalRule
 
@@ -40,6 +42,73 @@ class Route:
     # (routing/router.py splices it). Empty for custom-event routes, whose name is the
     # event's own.
     head: bytes = b""
+    # Routing plan (compile.py), not part of what the route means, so not compared:
+    # the context block this route shares with every route of the same `context_key`
+    # (one when the event carries click ids, `bare_context_key` when it carries none).
+    context_key: int = field(default=0, compare=False)
+    bare_context_key: int = field(default=0, compare=False)
+
+
+# Finals kept per Sending: one per set of ads destinations an event's identity cannot be
+# matched on; a policy has few ads destinations, this bounds the worst case.
+_MAX_FINALS = 256
+
+
+class Final:
+    """Where one event goes once consent, age and match keys are decided: the routes sent,
+    every skip reason, and each warehouse route's encoded routedTo (for a canonical or
+    derived event; for custom events the router encodes it, the name being the event's)."""
+
+    __slots__ = ("routed_to", "sending", "skipped")
+
+    def __init__(self, event: str, sending: tuple[Route, ...], skipped: dict[str, str]) -> None:
+        self.sending = sending
+        self.skipped: Mapping[str, str] = MappingProxyType(skipped)
+        sent = tuple((r.destination, r.name or event) for r in sending)
+        self.routed_to: Mapping[str, bytes] = {
+            r.destination: routed_to(r.destination, sent, skipped)
+            for r in sending if r.klass == "warehouse"
+        } if event else {}
+
+
+class Sending:
+    """The routes of one event that pass consent and age in one consent/age state, with
+    the skip reasons so far; `final` adds the match-key decision."""
+
+    __slots__ = ("_event", "_finals", "ads_platforms", "ads_routes", "none", "skipped")
+
+    def __init__(self, event: str, sending: tuple[Route, ...], skipped: dict[str, str]) -> None:
+        self._event = event
+        self.skipped = skipped
+        # Sorted: the ads-block cache key (routing/router.py) is the same for the same set.
+        self.ads_platforms = tuple(sorted({r.platform for r in sending if r.klass == "ads"}))
+        self.ads_routes = tuple(r for r in sending if r.klass == "ads" and r.match_keys)
+        self.none = Final(event, sending, skipped)  # nothing skipped as no_match_keys
+        self._finals: dict[tuple[str, ...], Final] = {(): self.none}
+
+    def final(self, unmatched: tuple[str, ...]) -> Final:
+        """The Final with `unmatched` (destinations, in route order) skipped as
+        no_match_keys."""
+        found = self._finals.get(unmatched)
+        if found is None:
+            found = Final(
+                self._event, tuple(r for r in self.none.sending if r.destination not in unmatched),
+                {**self.skipped, **dict.fromkeys(unmatched, "no_match_keys")},
+            )
+            if len(self._finals) < _MAX_FINALS:
+                self._finals[unmatched] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EventPlan:
+    """One event name's routes with every consent/age decision made up front: `sending`
+    by (consent.ads, consent.crm, age index), `plain` by age index for events without
+    consent. The age index of an event is how many of `ages` its age exceeds."""
+
+    ages: tuple[int, ...]
+    sending: Mapping[tuple[bool | None, bool | None, int], Sending]
+    plain: tuple[Sending, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +135,10 @@ class CompiledPolicy:
     signals: tuple[SignalRule, ...] = ()
     # The warehouse destination whose records the signals processor counts ("" if none).
     signals_source: str = ""
+    # routes and skips as the router reads them (compile.py): per event name, and for
+    # custom events (None when they are rejected).
+    plans: Mapping[str, EventPlan] = field(default_factory=dict, compare=False, repr=False)
+    custom_plan: EventPlan | None = field(default=None, compare=False, repr=False)
 
     def summary(self) -> str:
         derived = {s.name for s in self.signals}

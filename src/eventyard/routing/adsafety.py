@@ -51,11 +51,15 @@ def strip_url(url: str, keep: tuple[str, ...] = ()) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
-def click_ids_in_url(url: str, event_time_ms: int) -> dict[str, str]:
-    """Click ids carried as query parameters of `url` (fbclid becomes an fbc value)."""
+@lru_cache(maxsize=8192)
+def url_click_ids(url: str) -> tuple[tuple[str, str], ...]:
+    """(contract name, raw value) of each click id in `url`'s query string, first one of a
+    name wins; fbclid is named fbc and left raw (its fbc value needs the event time)."""
+    if "?" not in url:  # no "?" at all: no query string
+        return ()
     query = urlsplit(url).query
     if not query:
-        return {}
+        return ()
     found: dict[str, str] = {}
     for name, value in parse_qsl(query):
         if not value:
@@ -63,6 +67,16 @@ def click_ids_in_url(url: str, event_time_ms: int) -> dict[str, str]:
         if name in _URL_CLICK_IDS:
             found.setdefault(name, value)
         elif name == "fbclid":
-            # Meta's documented fbc format: fb.{subdomain index}.{creation ms}.{fbclid}
-            found.setdefault("fbc", f"fb.1.{event_time_ms}.{value}")
-    return found
+            found.setdefault("fbc", value)
+    return tuple(found.items())
+
+
+def fbc_value(fbclid: str, event_time_ms: int) -> str:
+    # Meta's documented fbc format: fb.{subdomain index}.{creation ms}.{fbclid}
+    return f"fb.1.{event_time_ms}.{fbclid}"
+
+
+def click_ids_in_url(url: str, event_time_ms: int) -> dict[str, str]:
+    """Click ids carried as query parameters of `url` (fbclid becomes an fbc value)."""
+    return {name: fbc_value(value, event_time_ms) if name == "fbc" else value
+            for name, value in url_click_ids(url)}

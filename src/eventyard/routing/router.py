@@ -1,11 +1,15 @@
 """(validated event, compiled policy, now) -> encoded records + skip reasons. Pure.
 
-Everything policy-shaped was resolved at compile time (policy/compile.py); per event this
-module only checks consent and age, builds one dict per destination and encodes it.
+Everything policy-shaped was resolved at compile time (policy/compile.py): which routes an
+event sends in each consent/age state, their skip reasons and the warehouse routedTo. Per
+event this module looks its state up, decides match keys, and splices the encoded parts of
+each record: the route's head, the user and context blocks (each encoded once per event
+and shared by the routes that take the same one) and the fields every record carries.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -17,16 +21,23 @@ import orjson
 from eventyard.contract.model import RawEvent
 from eventyard.contract.normalise import FieldWarning
 from eventyard.platforms import PLATFORMS
-from eventyard.policy.compiled import CompiledPolicy, Route
-from eventyard.records import SCHEMA_ID, record_head
+from eventyard.policy.compiled import CompiledPolicy, Final, Route
+from eventyard.records import SCHEMA_ID, record_head, routed_to
 from eventyard.routing import pii
-from eventyard.routing.adsafety import ads_key, click_ids_in_url, strip_url
+from eventyard.routing.adsafety import ads_key, fbc_value, strip_url, url_click_ids
 from eventyard.routing.outcome import DeadLetter, OutputRecord, Routed
 
 IDS = ("userId", "anonymousId", "externalId")
 CONTACT_PII = ("email", "phone", "firstName", "lastName", "city", "state", "zip")
 PII_INPUTS = (*IDS, *CONTACT_PII, "country")
 ORGANISATION = ("country", "companyDomain")
+_CARRIED_CONTEXT = ("pageUrl", "ip", "userAgent")
+
+# OutputRecord and Routed are named tuples; tuple.__new__ with the fields in declaration
+# order builds one without the keyword handling of their constructors.
+_new = tuple.__new__
+
+_NOT_WEAK: Mapping[str, frozenset[str]] = MappingProxyType({})
 
 
 @lru_cache(maxsize=4096)
@@ -49,9 +60,11 @@ def identity_key(event: RawEvent) -> bytes:
 @lru_cache(maxsize=32768)
 def _ads_blocks(
     platforms: tuple[str, ...], identity: tuple[tuple[str, str], ...], country: str | None
-) -> Mapping[str, tuple[bytes, frozenset[str]]]:
-    """Encoded hashed user blocks of one identity for a set of ad platforms, each with the
-    fields it holds (what the platform's match keys are checked against).
+) -> tuple[Mapping[str, bytes], Mapping[str, frozenset[str]]]:
+    """For a set of ad platforms and one identity: each platform's encoded hashed user
+    block (`,"user":{...}`), and for the platforms that identity alone cannot be matched
+    on (none of the platform's match-key groups among the hashed fields), the fields it
+    holds, to check with what the event carries.
 
     Cached because one user emits many events in a session and normalising + hashing is
     the costliest step of routing (phone parsing alone is tens of µs). The cache lives in
@@ -60,23 +73,29 @@ def _ads_blocks(
     blocks = pii.hash_user_many(platforms, dict(identity), country=country)
     # Copied: orjson leaves its ~4 KiB output buffer under each bytes object, which would
     # make a full 32k-entry cache hold hundreds of MiB.
-    return MappingProxyType(
-        {p: (bytes(memoryview(orjson.dumps(block))), frozenset(block))
-         for p, block in blocks.items()}
-    )
+    encoded = {p: bytes(memoryview(b',"user":' + orjson.dumps(block)))
+               for p, block in blocks.items()}
+    # The routes' match keys are their platform's (policy/compile.py).
+    weak = {p: frozenset(block) for p, block in blocks.items()
+            if PLATFORMS[p].match_keys
+            and not any(set(group) <= block.keys() for group in PLATFORMS[p].match_keys)}
+    return MappingProxyType(encoded), MappingProxyType(weak) if weak else _NOT_WEAK
 
 
 def _user_block(route: Route, event: RawEvent, fields: dict[str, str],
                 policy: CompiledPolicy) -> dict[str, str]:
     """The user block of a CRM or warehouse record (ads blocks come from _ads_blocks)."""
-    ids = {k: fields[k] for k in IDS if k in fields}
     attrs = event.__dict__
-    org = {k: v for k in ORGANISATION if (v := attrs[k]) is not None}
-    contact = {k: fields[k] for k in CONTACT_PII if k in fields}
     if route.pii == "raw":
-        return {**ids, **contact, **org}
+        # ids, contact fields, country (`fields`' order), then the company
+        if (domain := attrs["companyDomain"]) is not None:
+            return {**fields, "companyDomain": domain}
+        return fields
+    ids = {k: fields[k] for k in IDS if k in fields}
+    org = {k: v for k in ORGANISATION if (v := attrs[k]) is not None}
     if route.pii == "drop":
         return {**ids, **org}
+    contact = {k: fields[k] for k in CONTACT_PII if k in fields}
     mode: Literal["sha256", "hmac"] = "hmac" if route.pii == "hmac" else "sha256"
     hashed = pii.hash_user_generic(
         contact, mode=mode, key=policy.hmac_key, country=event.country,
@@ -85,20 +104,12 @@ def _user_block(route: Route, event: RawEvent, fields: dict[str, str],
     return {**ids, **hashed, **org}
 
 
-def _context(route: Route, event: RawEvent, event_time_ms: int) -> dict[str, Any]:
-    """Context fields and click ids the route's platform takes. Ads get URLs without query
-    string, fragment or userinfo, after the click ids in them are taken (adsafety.py)."""
-    attrs = event.__dict__
+def _context(route: Route, attrs: Mapping[str, Any], given: Mapping[str, str]) -> bytes:
+    """`,"context":{...}`: the context fields and click ids (`given`: the event's; for
+    ads, with those in its URLs) the route's platform takes. Ads get URLs without query
+    string, fragment or userinfo (adsafety.py)."""
     ctx: dict[str, Any] = {f: v for f in route.context if (v := attrs[f]) is not None}
-    given = event.clickIds or {}
     if route.klass == "ads":
-        found: dict[str, str] = {}
-        for url in (event.pageUrl, event.referrer):
-            if url:
-                for k, v in click_ids_in_url(url, event_time_ms).items():
-                    found.setdefault(k, v)
-        if found:
-            given = {**found, **given}  # the producer's own clickIds win
         for f in ("pageUrl", "referrer"):
             if f in ctx:
                 ctx[f] = strip_url(ctx[f], route.url_params)
@@ -106,57 +117,41 @@ def _context(route: Route, event: RawEvent, event_time_ms: int) -> dict[str, Any
         clicks = {k: v for k, v in given.items() if k in route.click_ids}
         if clicks:
             ctx["clickIds"] = clicks
-    return ctx
+    return b',"context":' + orjson.dumps(ctx)
 
 
 def _unmatched(
-    sending: list[Route], ads: Mapping[str, tuple[bytes, frozenset[str]]], event: RawEvent,
-    skipped: dict[str, str],
-) -> list[Route]:
-    """`sending` without the ads routes whose record would hold none of the platform's match
-    keys; those are skipped as no_match_keys. A route's context fields and click ids are its
-    platform's, and match keys only name fields the platform is sent (platforms/model.py),
-    so one set of what the event carries serves every route."""
+    routes: tuple[Route, ...], weak: Mapping[str, frozenset[str]], event: RawEvent,
+    url_ids: tuple[tuple[str, str], ...],
+) -> tuple[str, ...]:
+    """The ads routes (of `routes`, those with match keys) whose record would hold none of
+    the platform's match keys; they are skipped as no_match_keys. A route's context
+    fields and click ids are its platform's, and match keys only name fields the platform
+    is sent (platforms/model.py), so one set of what the event carries serves every
+    route."""
     carried: set[str] | None = None
-    kept: list[Route] = []
-    for route in sending:
-        if route.match_keys:
-            if carried is None:
-                carried = {f for f in ("pageUrl", "ip", "userAgent")
-                           if getattr(event, f) is not None}
-                carried.update(event.clickIds or ())
-                for url in (event.pageUrl, event.referrer):  # ads get the click ids in them
-                    if url:
-                        carried.update(click_ids_in_url(url, 0))
-            have = carried | ads[route.platform][1]
-            if not any(group <= have for group in route.match_keys):
-                skipped[route.destination] = "no_match_keys"
-                continue
-        kept.append(route)
-    return kept
+    out: list[str] = []
+    for route in routes:
+        held = weak.get(route.platform)
+        if held is None:  # the identity alone holds a match key
+            continue
+        if carried is None:
+            attrs = event.__dict__
+            carried = {f for f in _CARRIED_CONTEXT if attrs[f] is not None}
+            carried.update(event.clickIds or ())
+            carried.update(k for k, _ in url_ids)  # ads get the click ids in the URLs
+        have = carried | held
+        if not any(group <= have for group in route.match_keys):
+            out.append(route.destination)
+    return tuple(out)
 
 
 @lru_cache(maxsize=4096)
-def _routed_to(
-    event: str, destination: str, sent: tuple[tuple[str, str], ...],
-    skipped: tuple[tuple[str, str], ...],
-) -> bytes:
-    """A warehouse record's encoded routedTo: where else the event went, and why not.
-    Policy-shaped (a few combinations per event name), so encoded once per combination."""
-    return b',"routedTo":' + orjson.dumps({
-        **{d: {"status": "sent", "name": name or event} for d, name in sent if d != destination},
-        **{d: {"status": "skipped", "reason": why} for d, why in skipped},
-    })
-
-
-def _skip_reason(route: Route, event: RawEvent, event_time_ms: int, now_ms: int) -> str | None:
-    if route.consent_key is not None:
-        given = getattr(event.consent, route.consent_key) if event.consent else None
-        if given is False or (route.consent_required and given is not True):
-            return "no_consent"
-    if route.max_age_ms is not None and now_ms - event_time_ms > route.max_age_ms:
-        return "too_old"
-    return None
+def _custom_routed_to(final: Final, event: str, destination: str) -> bytes:
+    """routedTo of a custom event's warehouse record: its routes' native name is the
+    event's own."""
+    return routed_to(destination, ((r.destination, r.name or event) for r in final.sending),
+                     final.skipped)
 
 
 def route_event(
@@ -168,33 +163,42 @@ def route_event(
     warnings: tuple[FieldWarning, ...] = (),
     sent_as: str | None = None,
 ) -> Routed | DeadLetter:
-    canonical = event.event in policy.routes
-    if canonical:
-        routes = policy.routes[event.event]
-        skipped = dict(policy.skips[event.event])
-    elif policy.custom_events == "reject":
-        return DeadLetter(
-            "taxonomy.unknown_event",
-            "event: not a canonical event, and the policy rejects custom events",
-        )
-    else:
-        routes = policy.custom_routes
-        skipped = dict(policy.custom_skips)
-
-    sending: list[Route] = []
-    for route in routes:
-        reason = _skip_reason(route, event, event_time_ms, now_ms)
-        if reason is None:
-            sending.append(route)
-        else:
-            skipped[route.destination] = reason
+    name = event.event
+    plan = policy.plans.get(name)
+    custom = plan is None
+    if plan is None:
+        plan = policy.custom_plan
+        if plan is None:
+            return DeadLetter(
+                "taxonomy.unknown_event",
+                "event: not a canonical event, and the policy rejects custom events",
+            )
+    # Consent and age were decided for every state at policy load: look this one up.
+    age = bisect_left(plan.ages, now_ms - event_time_ms)
+    consent = event.consent
+    send = plan.plain[age] if consent is None else plan.sending[consent.ads, consent.crm, age]
 
     # The model's fields, read from its __dict__: one dict lookup, not a getattr, each.
     attrs = event.__dict__
     fields = {k: v for k in PII_INPUTS if (v := attrs[k]) is not None}
+    given: Mapping[str, str] = event.clickIds or {}
+    url_ids: tuple[tuple[str, str], ...] = ()
+    if (url := attrs["pageUrl"]) is not None:
+        url_ids = url_click_ids(url)
+    if (url := attrs["referrer"]) is not None and (more := url_click_ids(url)):
+        url_ids = url_ids + more
+    final = send.none
+    ads: Mapping[str, bytes] = {}
+    if send.ads_platforms:
+        ads, weak = _ads_blocks(send.ads_platforms, tuple(fields.items()), event.country)
+        if weak and send.ads_routes and (
+            unmatched := _unmatched(send.ads_routes, weak, event, url_ids)
+        ):
+            final = send.final(unmatched)
+
     base: dict[str, Any] = {
         "schema": SCHEMA_ID,
-        "event": event.event,
+        "event": name,
         "eventId": event.eventId,
         "timestamp": rfc3339_ms(event_time_ms),
         "receivedAt": rfc3339_ms(record_ts_ms),
@@ -203,82 +207,78 @@ def route_event(
     }
     if sent_as is not None:
         base["sentAs"] = sent_as
-    if event.value is not None:
-        base["value"] = event.value
+    value = event.value
+    if value is not None:
+        base["value"] = value
         base["currency"] = event.currency
-    key = identity_key(event)
-    ads_platforms = tuple(sorted({r.platform for r in sending if r.klass == "ads"}))
-    ads = (
-        _ads_blocks(ads_platforms, tuple(fields.items()), event.country) if ads_platforms else {}
-    )
-    if ads:
-        sending = _unmatched(sending, ads, event, skipped)
     # Every part of a record is encoded once and spliced: the fields all records of this
     # event share, each route's head (encoded at policy load), and the user and context
-    # blocks, which routes of the same PII mode or platform share, so nothing is encoded
-    # once per destination. orjson output of a non-empty dict is
-    # b"{...}", so each splice is exact.
-    shared = orjson.dumps(base)[1:]
+    # blocks, which routes of the same PII mode or context key share, so nothing is
+    # encoded once per destination. orjson output of a non-empty dict is b"{...}", so
+    # each splice is exact.
+    shared = b"," + orjson.dumps(base)[1:]
     # A negative value (a refund) stays on warehouse and CRM records, never on ads ones.
-    if event.value is not None and event.value < 0:
-        shared_ads = orjson.dumps({k: v for k, v in base.items()
-                                   if k not in ("value", "currency")})[1:]
+    if value is not None and value < 0:
+        del base["value"], base["currency"]
+        shared_ads = b"," + orjson.dumps(base)[1:]
     else:
         shared_ads = shared
-    warned = (
-        b',"warnings":' + orjson.dumps([w.as_json() for w in warnings]) if warnings else b""
-    )
-    props_all = (
-        b',"properties":' + orjson.dumps(event.properties) if event.properties is not None else b""
-    )
-    users: dict[str, bytes] = {}
-    # A route's context fields and click ids are its platform's (policy/compile.py), so
-    # class, platform and the URL parameters a destination keeps name the context block.
-    contexts: dict[tuple[str, str, tuple[str, ...]], bytes] = {}
+    key = identity_key(event)
     hashed_key = b""
-    routed_to = b""
+    # Click ids in the URLs go to ads records, under the producer's own (which win).
+    ads_given = given
+    if url_ids:
+        found: dict[str, str] = {}
+        for k, v in url_ids:
+            if k not in found:
+                found[k] = fbc_value(v, event_time_ms) if k == "fbc" else v
+        ads_given = {**found, **given}
+    clicks = bool(ads_given)
+    users: dict[str, bytes] = {}
+    contexts: dict[int, bytes] = {}
+    props_all = b""
     records: list[OutputRecord] = []
-    for route in sending:
+    for route in final.sending:
+        ctx_key = route.context_key if clicks else route.bare_context_key
+        if (context := contexts.get(ctx_key)) is None:
+            context = contexts[ctx_key] = _context(
+                route, attrs, ads_given if route.klass == "ads" else given)
+        head = route.head or record_head(route.destination, route.klass, name)
+        props = b""
+        if event.properties is not None and route.properties != "none":
+            if route.properties == "all":
+                props = props_all = props_all or (
+                    b',"properties":' + orjson.dumps(event.properties))
+            else:
+                allowed = {k: v for k, v in event.properties.items() if k in route.properties}
+                props = b',"properties":' + orjson.dumps(allowed)
         if route.klass == "ads":
             # Ads never carry raw PII: only hashes of the platform's normalised values.
-            user = ads[route.platform][0]
-        elif (user := users.get(route.pii, b"")) == b"":
-            user = users[route.pii] = orjson.dumps(_user_block(route, event, fields, policy))
-        block = (route.klass, route.platform, route.url_params)
-        if (context := contexts.get(block, b"")) == b"":
-            context = contexts[block] = orjson.dumps(_context(route, event, event_time_ms))
-        head = route.head or record_head(route.destination, route.klass, event.event)
-        if route.klass == "warehouse":
-            routed_to = _routed_to(
-                event.event, route.destination,
-                tuple((r.destination, r.name) for r in sending), tuple(skipped.items()),
-            )
-        if event.properties is None or route.properties == "none":
-            props = b""
-        elif route.properties == "all":
-            props = props_all
-        else:
-            allowed = {k: v for k, v in event.properties.items() if k in route.properties}
-            props = b',"properties":' + orjson.dumps(allowed)
-        value = b"".join((
-            head, b',"user":', user, b',"context":', context, props,
-            routed_to + warned if route.klass == "warehouse" else b"", b",",
-            shared_ads if route.klass == "ads" else shared,
-        ))
-        if route.klass == "ads":
             # Never the raw identity (often an email) as an ads key: a keyed hash of it,
             # the same for every event of the user, so they still share a partition.
             hashed_key = hashed_key or ads_key(policy.ads_key, key)
-            records.append(OutputRecord(route.klass, route.destination, hashed_key, value))
+            records.append(_new(OutputRecord, (
+                "ads", route.destination, hashed_key,
+                b"".join((head, ads[route.platform], context, props, shared_ads)),
+            )))
+            continue
+        if (user := users.get(route.pii)) is None:
+            user = users[route.pii] = b',"user":' + orjson.dumps(
+                _user_block(route, event, fields, policy))
+        parts: tuple[bytes, ...]
+        if route.klass == "warehouse":
+            extra = (
+                _custom_routed_to(final, name, route.destination) if custom
+                else final.routed_to[route.destination]
+            )
+            if warnings:
+                extra += b',"warnings":' + orjson.dumps([w.as_json() for w in warnings])
+            parts = (head, user, context, props, extra, shared)
         else:
-            records.append(OutputRecord(route.klass, route.destination, key, value))
-    return Routed(
-        event_id=event.eventId,
-        event=event.event,
-        event_time_ms=event_time_ms,
-        policy_version=policy.version,
-        records=tuple(records),
-        skipped=skipped,
-        warnings=warnings,
-        sent_as=sent_as,
-    )
+            parts = (head, user, context, props, shared)
+        records.append(_new(OutputRecord, (
+            route.klass, route.destination, key, b"".join(parts))))
+    return _new(Routed, (
+        event.eventId, name, event_time_ms, policy.version, tuple(records), final.skipped,
+        sent_as, warnings,
+    ))
