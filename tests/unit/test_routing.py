@@ -438,7 +438,7 @@ def test_ads_block_cache_entries_stay_small() -> None:
     try:
         before = tracemalloc.get_traced_memory()[0]
         for i in range(2000):
-            _ads_blocks(("google", "meta"), (("email", f"user{i}@example.com"),), None)
+            _ads_blocks(("google", "meta"), ("email", "country"), (f"user{i}@example.com", None))
         per_entry = (tracemalloc.get_traced_memory()[0] - before) / 2000
     finally:
         tracemalloc.stop()

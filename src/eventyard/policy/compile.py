@@ -13,6 +13,7 @@ from eventyard.policy.lint import platform_of
 from eventyard.policy.schema import Destination, PolicyFile, duration_ms
 from eventyard.policy.signals_lint import compile_rule, signal_targets
 from eventyard.records import record_head
+from eventyard.routing.pii import PII_INPUTS
 from eventyard.taxonomy import TAXONOMY
 
 
@@ -47,6 +48,21 @@ def _route(name: str, dest: Destination, native: str, contexts: dict[Any, int]) 
         context_key=contexts.setdefault(full, len(contexts)),
         bare_context_key=contexts.setdefault(bare, len(contexts)),
     )
+
+
+def _ads_inputs(routes: Sequence[Route]) -> tuple[str, ...]:
+    """The fields of PII_INPUTS that hashing reads for these (ads) routes: the rules'
+    fields, userId when externalId is one (it stands in for a missing externalId), and
+    country (it picks the phone region); every field given for rules with `others`."""
+    read: set[str] = {"country"}
+    for route in routes:
+        rules = PLATFORMS[route.platform].rules
+        if rules.others is not None:
+            return PII_INPUTS
+        read.update(rules.fields)
+    if "externalId" in read:
+        read.add("userId")
+    return tuple(f for f in PII_INPUTS if f in read)
 
 
 def _sending(event: str, routes: Sequence[Route], skips: Mapping[str, str],
@@ -136,6 +152,7 @@ def compile_policy(
         signals_source=next((n for n, d in enabled.items()
                              if d.klass == "warehouse" and d.events == "all"), ""),
         plans={c: _plan(c, r, skips[c]) for c, r in routes.items()},
+        ads_inputs=_ads_inputs([r for rs in routes.values() for r in rs if r.klass == "ads"]),
         custom_plan=_plan("", custom_routes, custom_skips)
         if policy.defaults.custom_events != "reject" else None,
     )

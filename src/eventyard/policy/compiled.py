@@ -138,6 +138,9 @@ class CompiledPolicy:
     # routes and skips as the router reads them (compile.py): per event name, and for
     # custom events (None when they are rejected).
     plans: Mapping[str, EventPlan] = field(default_factory=dict, compare=False, repr=False)
+    # The raw-event fields the ads routes' PII rules read (routing/pii.py), in the
+    # router's order: what identifies a user for the hashed ads blocks.
+    ads_inputs: tuple[str, ...] = field(default=(), compare=False, repr=False)
     custom_plan: EventPlan | None = field(default=None, compare=False, repr=False)
 
     def summary(self) -> str:

@@ -37,12 +37,18 @@ from eventyard.routing.pii_tables import (
 )
 
 __all__ = [
-    "EmailStyle", "city", "country", "dob", "email", "external_id", "gender", "hash_user",
+    "CONTACT_PII", "IDS", "PII_INPUTS", "EmailStyle", "city", "country", "dob", "email",
+    "external_id", "gender", "hash_user",
     "hash_user_generic", "hash_user_many", "hmac_hex", "is_prehashed", "name", "normalise",
     "phone_e164", "sha256_hex", "state", "zip_code",
 ]  # fmt: skip
 
 EmailStyle = Literal["plain", "google", "reddit"]
+
+# The raw-event fields the router hands to hashing: identifiers, contact PII and country.
+IDS: tuple[str, ...] = ("userId", "anonymousId", "externalId")
+CONTACT_PII: tuple[str, ...] = ("email", "phone", "firstName", "lastName", "city", "state", "zip")
+PII_INPUTS: tuple[str, ...] = (*IDS, *CONTACT_PII, "country")
 
 # ---------------------------------------------------------------- hashing primitives
 

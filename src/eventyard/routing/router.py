@@ -26,10 +26,10 @@ from eventyard.records import SCHEMA_ID, record_head, routed_to
 from eventyard.routing import pii
 from eventyard.routing.adsafety import ads_key, fbc_value, strip_url, url_click_ids
 from eventyard.routing.outcome import DeadLetter, OutputRecord, Routed
+from eventyard.routing.pii import CONTACT_PII, IDS, PII_INPUTS
 
-IDS = ("userId", "anonymousId", "externalId")
-CONTACT_PII = ("email", "phone", "firstName", "lastName", "city", "state", "zip")
-PII_INPUTS = (*IDS, *CONTACT_PII, "country")
+__all__ = ["CONTACT_PII", "IDS", "PII_INPUTS", "identity_key", "rfc3339_ms", "route_event"]
+
 ORGANISATION = ("country", "companyDomain")
 _CARRIED_CONTEXT = ("pageUrl", "ip", "userAgent")
 
@@ -45,11 +45,14 @@ def _rfc3339_second(second: int) -> str:
     return datetime.fromtimestamp(second, UTC).isoformat()[:19]
 
 
+_MILLIS = tuple(f".{milli:03d}Z" for milli in range(1000))
+
+
 def rfc3339_ms(ms: int) -> str:
     # Cached per second: a batch's events share a few seconds, so formatting a datetime
     # twice per event would be repeated work.
     second, milli = divmod(ms, 1000)
-    return f"{_rfc3339_second(second)}.{milli:03d}Z"
+    return _rfc3339_second(second) + _MILLIS[milli]
 
 
 def identity_key(event: RawEvent) -> bytes:
@@ -59,18 +62,22 @@ def identity_key(event: RawEvent) -> bytes:
 
 @lru_cache(maxsize=32768)
 def _ads_blocks(
-    platforms: tuple[str, ...], identity: tuple[tuple[str, str], ...], country: str | None
+    platforms: tuple[str, ...], names: tuple[str, ...], values: tuple[str | None, ...]
 ) -> tuple[Mapping[str, bytes], Mapping[str, frozenset[str]]]:
-    """For a set of ad platforms and one identity: each platform's encoded hashed user
-    block (`,"user":{...}`), and for the platforms that identity alone cannot be matched
-    on (none of the platform's match-key groups among the hashed fields), the fields it
+    """For a set of ad platforms and one identity (`values` of the raw-event fields
+    `names`, which include country): each platform's encoded hashed user block
+    (`,"user":{...}`), and for the platforms that identity alone cannot be matched on
+    (none of the platform's match-key groups among the hashed fields), the fields it
     holds, to check with what the event carries.
 
     Cached because one user emits many events in a session and normalising + hashing is
-    the costliest step of routing (phone parsing alone is tens of µs). The cache lives in
-    process memory only, like the event itself, and is bounded.
+    the costliest step of routing (phone parsing alone is tens of µs). The key holds
+    only the fields the platforms' rules read (CompiledPolicy.ads_inputs), so e.g. every
+    anonymous visitor shares one entry. The cache lives in process memory only, like the
+    event itself, and is bounded.
     """
-    blocks = pii.hash_user_many(platforms, dict(identity), country=country)
+    identity = {n: v for n, v in zip(names, values, strict=True) if v is not None}
+    blocks = pii.hash_user_many(platforms, identity, country=identity.get("country"))
     # Copied: orjson leaves its ~4 KiB output buffer under each bytes object, which would
     # make a full 32k-entry cache hold hundreds of MiB.
     encoded = {p: bytes(memoryview(b',"user":' + orjson.dumps(block)))
@@ -190,7 +197,8 @@ def route_event(
     final = send.none
     ads: Mapping[str, bytes] = {}
     if send.ads_platforms:
-        ads, weak = _ads_blocks(send.ads_platforms, tuple(fields.items()), event.country)
+        names = policy.ads_inputs
+        ads, weak = _ads_blocks(send.ads_platforms, names, tuple(map(attrs.__getitem__, names)))
         if weak and send.ads_routes and (
             unmatched := _unmatched(send.ads_routes, weak, event, url_ids)
         ):
