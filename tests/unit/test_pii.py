@@ -3,6 +3,7 @@ properties that must hold for any input (no empty-string hash, no raw value out)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -406,3 +407,44 @@ def test_hash_user_generic_properties(fields: dict[str, str], mode: Any) -> None
     assert set(out) <= set(fields)
     _check_output(fields, out)
     assert pii.hmac_hex(KEY, "") not in out.values()
+
+
+def _one_platform(platform: str, fields: dict[str, str], country: str | None) -> dict[str, str]:
+    """docs/pii.md's rules for one platform, field by field: the reference hash_user_many's
+    shared plan must reproduce, order of the fields included."""
+    rules = PLATFORMS[platform].rules
+    region = country if pii.country(country or "") else fields.get("country")
+    inputs = dict(fields)
+    if not inputs.get("externalId") and inputs.get("userId"):
+        inputs["externalId"] = inputs["userId"]
+    if not inputs.get("country") and country:
+        inputs["country"] = country
+    if rules.others is None:
+        pairs = [(f, style, inputs.get(f)) for f, style in rules.fields.items()]
+    else:
+        pairs = [(f, rules.fields.get(f, rules.others), raw) for f, raw in fields.items()]
+    out: dict[str, str] = {}
+    for field, style, raw in pairs:
+        if not raw:
+            continue
+        if pii.is_prehashed(raw.strip()):
+            out[field] = raw.strip().lower()
+        elif norm := pii.normalise(style, raw, country=region):
+            with contextlib.suppress(UnicodeEncodeError):
+                out[field] = pii.sha256_hex(norm)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    platforms=st.lists(st.sampled_from(sorted(PLATFORMS)), max_size=6, unique=True),
+    fields=FIELDS, country=COUNTRIES,
+)
+def test_hash_user_many_follows_each_platforms_rules(
+    platforms: list[str], fields: dict[str, str], country: str | None
+) -> None:
+    many = pii.hash_user_many(platforms, fields, country=country)
+    assert list(many) == platforms
+    for platform in platforms:
+        assert list(many[platform].items()) == list(
+            _one_platform(platform, fields, country).items()), platform

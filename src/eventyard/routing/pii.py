@@ -310,12 +310,33 @@ def hash_user(platform: str, fields: Mapping[str, str], *, country: str | None) 
     return hash_user_many((platform,), fields, country=country)[platform]
 
 
+# One set of platforms' hashing plan: each distinct (field, style) once, and per platform
+# its (field, index into those pairs) in the rules' order.
+_Plan = tuple[tuple[tuple[str, Style], ...], tuple[tuple[str, tuple[tuple[str, int], ...]], ...]]
+
+
+@lru_cache(maxsize=1024)
+def _plan(platforms: tuple[str, ...]) -> _Plan | None:
+    """The hashing plan of `platforms`, or None when one hashes every field it is given
+    (`others`), whose pairs depend on the fields. Raises UnknownPlatform."""
+    rules = [(p, _rules(p)) for p in platforms]
+    if any(r.others is not None for _, r in rules):
+        return None
+    pairs: dict[tuple[str, Style], int] = {}
+    blocks = tuple(
+        (p, tuple((f, pairs.setdefault((f, style), len(pairs))) for f, style in r.fields.items()))
+        for p, r in rules
+    )
+    return tuple(pairs), blocks
+
+
 def hash_user_many(
     platforms: Iterable[str], fields: Mapping[str, str], *, country: str | None
 ) -> dict[str, dict[str, str]]:
     """`hash_user` for several destinations of one event, normalising and hashing each
     (field, style) pair once: Meta, TikTok, LinkedIn and X share one email hash, etc."""
-    specs = [(p, _rules(p)) for p in platforms]  # fail on a bad name before any work
+    names = tuple(platforms)
+    plan = _plan(names)  # fail on a bad name before any work
     cc = _country_code(country) or _country_code(fields.get("country"))
     inputs = dict(fields)
     # A stable internal id is the external id when none is given (docs/pii.md, external id).
@@ -324,11 +345,17 @@ def hash_user_many(
     # Meta's `country` is "always send": the event's country stands in for a missing field.
     if not inputs.get("country") and country:
         inputs["country"] = country
+    if plan is not None:
+        pairs, blocks = plan
+        hashes = [_sha256_cached(style, raw, cc) if (raw := inputs.get(field)) else None
+                  for field, style in pairs]
+        return {p: {f: h for f, i in block if (h := hashes[i]) is not None}
+                for p, block in blocks}
     memo: dict[tuple[str, Style], str | None] = {}
     out: dict[str, dict[str, str]] = {}
-    for platform, rules in specs:
+    for platform in names:
         block: dict[str, str] = {}
-        for field, style, raw in _pairs(rules, inputs, fields):
+        for field, style, raw in _pairs(_rules(platform), inputs, fields):
             if not raw:
                 continue
             key = (field, style)
