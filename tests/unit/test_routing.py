@@ -187,6 +187,25 @@ def test_warehouse_hmac_mode(compile_yaml: Any, run: Any, make_event: Any,
     assert out["salesforce"]["user"]["userId"] == "user-7f3a"
 
 
+def test_hashed_modes_per_person_not_per_visitor(compile_yaml: Any, run: Any,
+                                                make_event: Any, records: Any) -> None:
+    """The hashed contact fields are computed once per person: two visitors with the same
+    contact fields keep their own ids, and other contact fields get their own hashes."""
+    policy = compile_yaml(_with_warehouse("hmac"), hmac_key=b"k")
+    first, second, third = (
+        records(run(make_event("SignUp", userId=None, anonymousId=anon, email=email),
+                    policy=policy))
+        for anon, email in (("anon-1", "Ann@Example.com"), ("anon-2", "Ann@Example.com"),
+                            ("anon-1", "Bob@Example.com"))
+    )
+    ann = hmac.new(b"k", b"ann@example.com", "sha256").hexdigest()
+    assert first["warehouse"]["user"] == {"anonymousId": "anon-1", "email": ann}
+    assert second["warehouse"]["user"] == {"anonymousId": "anon-2", "email": ann}
+    assert third["warehouse"]["user"] == {
+        "anonymousId": "anon-1", "email": hmac.new(b"k", b"bob@example.com", "sha256").hexdigest()}
+    assert first["salesforce"]["user"] == {"anonymousId": "anon-1", "email": sha("ann@example.com")}
+
+
 def test_pii_drop_keeps_ids_only(compile_yaml: Any, run: Any, make_event: Any,
                                  records: Any) -> None:
     policy = compile_yaml(_with_warehouse("drop"))

@@ -78,10 +78,9 @@ def _ads_blocks(
     """
     identity = {n: v for n, v in zip(names, values, strict=True) if v is not None}
     blocks = pii.hash_user_many(platforms, identity, country=identity.get("country"))
-    # Copied: orjson leaves its ~4 KiB output buffer under each bytes object, which would
-    # make a full 32k-entry cache hold hundreds of MiB.
-    encoded = {p: bytes(memoryview(b',"user":' + orjson.dumps(block)))
-               for p, block in blocks.items()}
+    # A new bytes object of its own size (the concatenation): orjson's output keeps its
+    # ~4 KiB buffer, which would make a full 32k-entry cache hold hundreds of MiB.
+    encoded = {p: b',"user":' + orjson.dumps(block) for p, block in blocks.items()}
     # The routes' match keys are their platform's (policy/compile.py).
     weak = {p: frozenset(block) for p, block in blocks.items()
             if PLATFORMS[p].match_keys
@@ -90,25 +89,37 @@ def _ads_blocks(
 
 
 def _user_block(route: Route, event: RawEvent, fields: dict[str, str],
-                policy: CompiledPolicy) -> dict[str, str]:
-    """The user block of a CRM or warehouse record (ads blocks come from _ads_blocks)."""
+                policy: CompiledPolicy) -> bytes:
+    """`,"user":{...}` of a CRM or warehouse record (ads blocks come from _ads_blocks)."""
     attrs = event.__dict__
     if route.pii == "raw":
         # ids, contact fields, country (`fields`' order), then the company
         if (domain := attrs["companyDomain"]) is not None:
-            return {**fields, "companyDomain": domain}
-        return fields
+            return b',"user":' + orjson.dumps({**fields, "companyDomain": domain})
+        return b',"user":' + orjson.dumps(fields)
     ids = {k: fields[k] for k in IDS if k in fields}
     org = {k: v for k in ORGANISATION if (v := attrs[k]) is not None}
     if route.pii == "drop":
-        return {**ids, **org}
-    contact = {k: fields[k] for k in CONTACT_PII if k in fields}
-    mode: Literal["sha256", "hmac"] = "hmac" if route.pii == "hmac" else "sha256"
-    hashed = pii.hash_user_generic(
-        contact, mode=mode, key=policy.hmac_key, country=event.country,
-        rules=PLATFORMS[route.platform].rules,
+        return b',"user":' + orjson.dumps({**ids, **org})
+    hashed = _hashed_contact(
+        "hmac" if route.pii == "hmac" else "sha256", route.platform, policy.hmac_key,
+        tuple(map(attrs.__getitem__, CONTACT_PII)), attrs["country"],
     )
-    return {**ids, **hashed, **org}
+    return b',"user":' + orjson.dumps({**ids, **hashed, **org})
+
+
+@lru_cache(maxsize=32768)
+def _hashed_contact(
+    mode: Literal["sha256", "hmac"], platform: str, key: bytes | None,
+    values: tuple[str | None, ...], country: str | None,
+) -> Mapping[str, str]:
+    """The contact fields (`values` of CONTACT_PII) hashed in a CRM/warehouse hashed
+    mode under the platform's rules. Cached per person, as the ads blocks are: the ids
+    beside them (an anonymousId per visitor) are not hashed, so not part of the key."""
+    contact = {k: v for k, v in zip(CONTACT_PII, values, strict=True) if v is not None}
+    return MappingProxyType(pii.hash_user_generic(
+        contact, mode=mode, key=key, country=country, rules=PLATFORMS[platform].rules,
+    ))
 
 
 def _context(route: Route, attrs: Mapping[str, Any], given: Mapping[str, str]) -> bytes:
@@ -271,8 +282,7 @@ def route_event(
             )))
             continue
         if (user := users.get(route.pii)) is None:
-            user = users[route.pii] = b',"user":' + orjson.dumps(
-                _user_block(route, event, fields, policy))
+            user = users[route.pii] = _user_block(route, event, fields, policy)
         parts: tuple[bytes, ...]
         if route.klass == "warehouse":
             extra = (
