@@ -53,8 +53,8 @@ def main() -> None:
     with_trace = best()
     original = dispatch._duplicate
 
-    def count_only(settings: Settings, rec: dispatch.Record, event_key: bytes | None,
-                   batch: dispatch.Batch, raw: bool) -> None:
+    def count_only(settings: Settings, rec: dispatch.Record, partition: int,
+                   event_key: bytes | None, batch: dispatch.Batch, raw: bool) -> None:
         batch.duplicates += 1
 
     dispatch._duplicate = count_only

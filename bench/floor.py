@@ -16,8 +16,8 @@ Variants (see bench/README.md):
 - "outputs": the records the router writes for others only: ads/crm/warehouse/dlq, and
   the trace each dropped duplicate leaves on the duplicates topic.
 - "full": also the worker's internal writes: one keyed record per record that takes the
-  keyed hop (not keyed by its own eventId on that id's partition; the rest take the
-  direct path) and one dedup changelog record per routed event. The second consume of
+  keyed hop (none for one process holding every partition: every record takes the direct
+  path) and one dedup changelog record per routed event. The second consume of
   the keyed topic is not reproduced: that is part of what the keyed hop costs the worker.
 
 Produce modes:
@@ -69,8 +69,7 @@ def build_plan(
 ) -> Plan:
     """(raw partition, offset) → the records the worker sends for that raw record, as the
     worker's own steps produce them (worker/dispatch.py `simulate`), for one process that
-    holds every partition, as the floor does: a raw record keyed by its eventId on that
-    id's partition takes the direct path, the rest are re-keyed."""
+    holds every partition, as the floor does: every raw record takes the direct path."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown floor variant {variant!r}")
     internal = () if variant == "full" else (settings.topic_keyed, settings.topic_dedup)

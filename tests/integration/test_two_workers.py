@@ -11,7 +11,7 @@ import pytest
 
 from eventyard.local.traffic import generate
 
-from .conftest import Record, WorkerProcess, Yard, metric_sum
+from .conftest import Record, WorkerProcess, Yard, headers_of, metric_sum
 
 pytestmark = pytest.mark.integration
 
@@ -72,8 +72,14 @@ async def test_two_workers_share_and_take_over(yard: Yard) -> None:
         assert metric_sum(mb, "eventyard_events_unique_total") > 0
         consumed = sum(metric_sum(m, "eventyard_events_consumed_total") for m in (ma, mb))
         rekeyed = sum(metric_sum(m, "eventyard_events_rekeyed_total") for m in (ma, mb))
-        # Only the ~2% duplicates are keyed by user; the rest take the direct path.
+        # Only the ~2% duplicates are keyed by user, and those whose dedup partition the
+        # other worker holds take the keyed hop; the rest take the direct path.
         assert 0 < rekeyed < 0.1 * consumed, (rekeyed, consumed)
+        # The keyed hop re-keys by eventId and keeps the source coordinates.
+        keyed = await reader.wait_for(lambda r: len(r[s.topic_keyed]) >= rekeyed, timeout=30)
+        for r in keyed[s.topic_keyed]:
+            assert r.key is not None and r.key.decode() == orjson.loads(r.value)["eventId"]
+            assert headers_of(r)["eventyard-source-topic"].decode() == s.topic_raw
 
         assert a.terminate() == 0, a.log()[-3000:]
         await yard.send([(r.key, r.value) for r in second_half])

@@ -109,11 +109,17 @@ def test_restore_holds_only_committed_entries_inside_the_window() -> None:
         (0, b"direct-committed", encode_value(now - 10, 6, raw=True)),
         (0, b"direct-in-flight", encode_value(now - 10, 7, raw=True)),
         (1, b"direct-never-committed", encode_value(now - 10, 0, raw=True)),
+        # Routed straight from another raw partition (3, committed up to 100): its commit
+        # decides, not raw 0's.
+        (0, b"direct-from-3-committed", encode_value(now - 10, 99, raw=True, raw_partition=3)),
+        (0, b"direct-from-3-in-flight", encode_value(now - 10, 100, raw=True, raw_partition=3)),
+        (0, b"direct-from-5-never", encode_value(now - 10, 0, raw=True, raw_partition=5)),
     ]
-    committed = Committed(keyed={0: 42}, raw={0: 7, 1: 0})
+    committed = Committed(keyed={0: 42}, raw={0: 7, 1: 0, 3: 100})
     held = list(held_entries(records, committed, now - window))
     assert [(p, k) for p, k, _ in held] == [
-        (0, b"committed"), (0, b"legacy"), (0, b"direct-committed")
+        (0, b"committed"), (0, b"legacy"), (0, b"direct-committed"),
+        (0, b"direct-from-3-committed"),
     ]
 
 
@@ -122,6 +128,10 @@ def test_changelog_values_round_trip() -> None:
 
     assert decode_value(encode_value(123, 45)) == Entry(123, 45, raw=False)
     assert decode_value(encode_value(123, 45, raw=True)) == Entry(123, 45, raw=True)
+    assert encode_value(123, 45, raw=True) == b"123:45:raw"  # what older workers wrote
+    assert decode_value(encode_value(123, 45, raw=True, raw_partition=6)) == Entry(
+        123, 45, raw=True, raw_partition=6)
+    assert decode_value(b"123:45:cooked:6") is None
     assert decode_value(b"123") == Entry(123, None, raw=False)
     assert decode_value(b"12x:3") is None
     assert decode_value(None) is None

@@ -15,8 +15,8 @@ from eventyard.kafka.partitioning import partition_for
 from eventyard.policy import load_policy
 from eventyard.policy.compiled import CompiledPolicy
 from eventyard.settings import Settings
-from eventyard.worker import duplicates
-from eventyard.worker.dedup import DedupStore
+from eventyard.worker import changelog, duplicates
+from eventyard.worker.dedup import DedupStore, fingerprint
 from eventyard.worker.dispatch import Batch, Direct, Record, admit_raw, route_keyed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,26 +59,51 @@ def test_raw_record_keyed_by_its_event_id_is_routed_from_raw(policy: CompiledPol
     assert SETTINGS.topic_warehouse in topics and SETTINGS.topic_ads in topics
     assert (batch.consumed, batch.unique, batch.rekeyed) == (1, 1, 0)
     # The changelog entry names the raw offset, so restore checks raw p's commit.
-    assert batch.first_seen == [(p, b"e-1", 17, True)]
+    assert batch.first_seen == [(p, b"e-1", 17, p)]
 
 
 @pytest.mark.parametrize(
-    ("key", "partition_shift", "held"),
+    ("key", "partition_shift"),
     [
-        (b"u-1", 0, True),      # keyed by user: copies may sit on other partitions
-        (None, 0, True),        # no key at all
-        (b"e-1", 1, True),      # right key, but not the partition the producer's hash gives
-        (b"e-1", 0, False),     # this worker does not hold dedup partition p
+        (b"u-1", 3),      # keyed by user, on another raw partition than its eventId's
+        (None, 5),        # no key at all
+        (b"e-1", 1),      # keyed by its eventId, but not on the partition its hash gives
     ],
 )
-def test_other_raw_records_take_the_keyed_hop(
-    policy: CompiledPolicy, key: bytes | None, partition_shift: int, held: bool
+def test_any_raw_record_of_a_held_dedup_partition_is_routed_from_raw(
+    policy: CompiledPolicy, key: bytes | None, partition_shift: int
 ) -> None:
-    p = (_home("e-1") + partition_shift) % PARTITIONS
+    """Whatever its key and raw partition: the copies of its eventId meet in dedup
+    partition `home`, which this worker holds."""
+    home = _home("e-1")
+    q = (home + partition_shift) % PARTITIONS
     batch, store = Batch(now_ms=NOW), DedupStore(policy.dedup_window_ms)
-    direct = _direct(*range(PARTITIONS)) if held else _direct()
-    admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, p, 5, key, _event("e-1")), policy, store,
-          direct, batch)
+    admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, q, 5, key, _event("e-1")), policy, store,
+              _direct(home), batch)
+    assert SETTINGS.topic_keyed not in {s.topic for s in batch.sends}
+    assert (batch.rekeyed, batch.unique) == (0, 1)
+    # Remembered in dedup partition `home`; the changelog entry names raw q's offset.
+    assert store.seen(home, fingerprint(b"e-1")) and not store.seen(q, fingerprint(b"e-1"))
+    assert batch.first_seen == [(home, b"e-1", 5, q)]
+    [entry] = changelog.entries(SETTINGS.topic_dedup, NOW, batch.first_seen)
+    assert entry.partition == home
+    assert changelog.decode_value(entry.value) == changelog.Entry(NOW, 5, raw=True,
+                                                                  raw_partition=q)
+
+
+@pytest.mark.parametrize(
+    ("key", "partition_shift"),
+    [(b"u-1", 3), (None, 0), (b"e-1", 0)],
+)
+def test_a_raw_record_whose_dedup_partition_is_held_elsewhere_takes_the_keyed_hop(
+    policy: CompiledPolicy, key: bytes | None, partition_shift: int
+) -> None:
+    home = _home("e-1")
+    q = (home + partition_shift) % PARTITIONS
+    batch, store = Batch(now_ms=NOW), DedupStore(policy.dedup_window_ms)
+    others = [p for p in range(PARTITIONS) if p != home]
+    admit_raw(SETTINGS, _rec(SETTINGS.topic_raw, q, 5, key, _event("e-1")), policy, store,
+              _direct(*others), batch)
     [send] = batch.sends
     assert (send.topic, send.key, send.partition) == (SETTINGS.topic_keyed, b"e-1", None)
     assert (batch.rekeyed, batch.unique, batch.first_seen) == (1, 0, [])

@@ -1,13 +1,15 @@
 """Dedup changelog I/O: entry encoding, and rebuilding a DedupStore for assigned partitions.
 
-One entry per routed eventId: key = eventId, value = "FIRST_SEEN_MS:OFFSET" for an event
-routed from keyed partition p, "FIRST_SEEN_MS:OFFSET:raw" for one routed straight from raw
-partition p (the direct path, worker/dispatch.py). Either way it is written to changelog
-partition p, so restoring dedup partition p reads changelog partition p only.
+One entry per routed eventId of dedup partition p: key = eventId, value =
+"FIRST_SEEN_MS:OFFSET" for an event routed from keyed partition p,
+"FIRST_SEEN_MS:OFFSET:raw" for one routed straight from raw partition p, and
+"FIRST_SEEN_MS:OFFSET:raw:Q" for one routed straight from another raw partition Q (the
+direct path, worker/dispatch.py). Either way it is written to changelog partition p, so
+restoring dedup partition p reads changelog partition p only.
 
 An entry counts only if the batch that wrote it was committed: on restore, entries whose
-offset is at or past the committed offset of their source partition (keyed p or raw p)
-are ignored, because that batch will be replayed (its outputs may never have been
+offset is at or past the committed offset of their source partition (keyed p, raw p or
+raw Q) are ignored, because that batch will be replayed (its outputs may never have been
 acknowledged). That is what lets the worker write entries in the same round as the
 outputs they guard instead of after them, without a crash ever turning a replay into a
 loss.
@@ -32,18 +34,30 @@ log = logging.getLogger(__name__)
 RAW_SUFFIX = b":raw"
 
 
-def encode_value(first_seen_ms: int, offset: int, *, raw: bool = False) -> bytes:
-    """`offset` is the routed record's: in keyed partition p, or raw partition p if `raw`."""
-    return f"{first_seen_ms}:{offset}".encode() + (RAW_SUFFIX if raw else b"")
+def encode_value(
+    first_seen_ms: int, offset: int, *, raw: bool = False, raw_partition: int | None = None
+) -> bytes:
+    """`offset` is the routed record's: in keyed partition p, or, if `raw`, in raw partition
+    p, or in raw partition `raw_partition` when that is another one."""
+    value = f"{first_seen_ms}:{offset}".encode()
+    if not raw:
+        return value
+    if raw_partition is None:
+        return value + RAW_SUFFIX
+    return value + RAW_SUFFIX + b":%d" % raw_partition
 
 
 def entries(
-    topic: str, now_ms: int, first_seen: Iterable[tuple[int, bytes, int, bool]]
+    topic: str, now_ms: int, first_seen: Iterable[tuple[int, bytes, int, int | None]]
 ) -> list[Send]:
-    """The changelog records of a batch: one per (dedup partition, eventId, offset, raw)
-    first seen in it (`Batch.first_seen`), to changelog partition p."""
-    return [Send(topic, encode_value(now_ms, offset, raw=raw), key, [], partition=p)
-            for p, key, offset, raw in first_seen]
+    """The changelog records of a batch: one per (dedup partition p, eventId, offset, raw
+    partition or None for keyed p) first seen in it (`Batch.first_seen`), to changelog
+    partition p."""
+    return [
+        Send(topic, encode_value(now_ms, offset, raw=raw is not None,
+                                 raw_partition=None if raw == p else raw), key, [], partition=p)
+        for p, key, offset, raw in first_seen
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +66,22 @@ class Entry:
     # None for entries written before offsets were recorded (those were only ever written
     # after their outputs were acknowledged).
     offset: int | None
-    raw: bool  # the offset is in raw partition p (direct path), not keyed partition p
+    raw: bool  # the offset is in a raw partition (direct path), not in keyed partition p
+    raw_partition: int | None = None  # that raw partition, when it is not p
 
 
 def decode_value(value: bytes | None) -> Entry | None:
     if not value:
         return None  # tombstone or junk: nothing to hold
-    raw = value.endswith(RAW_SUFFIX)
-    if raw:
-        value = value[: -len(RAW_SUFFIX)]
-    ms, _, offset = value.partition(b":")
+    ms, _, rest = value.partition(b":")
+    offset, _, where = rest.partition(b":")
     try:
-        return Entry(int(ms), int(offset) if offset else None, raw)
+        if not where:
+            return Entry(int(ms), int(offset) if offset else None, False)
+        tag, _, raw_partition = where.partition(b":")
+        if tag != RAW_SUFFIX[1:]:
+            return None
+        return Entry(int(ms), int(offset), True, int(raw_partition) if raw_partition else None)
     except ValueError:
         return None
 
@@ -80,7 +98,9 @@ async def read_to_highwater(
 
 @dataclass(frozen=True, slots=True)
 class Committed:
-    """Committed offsets of the group, by partition number (absent: nothing committed)."""
+    """Committed offsets of the group, by partition number (absent: nothing committed):
+    keyed partitions being restored, and every raw partition (direct-path entries of
+    dedup partition p may name any of them)."""
 
     keyed: Mapping[int, int]
     raw: Mapping[int, int]
@@ -97,8 +117,12 @@ def held_entries(
         entry = decode_value(value)
         if key is None or entry is None or entry.first_seen_ms <= horizon_ms:
             continue
-        source = committed.raw if entry.raw else committed.keyed
-        if entry.offset is not None and entry.offset >= source.get(partition, 0):
+        if entry.raw:
+            source, at = committed.raw, (
+                partition if entry.raw_partition is None else entry.raw_partition)
+        else:
+            source, at = committed.keyed, partition
+        if entry.offset is not None and entry.offset >= source.get(at, 0):
             continue  # its batch was not committed: it replays, and must route again
         yield partition, key, entry.first_seen_ms
 

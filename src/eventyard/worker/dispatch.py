@@ -9,14 +9,19 @@ repartition pattern).
 `route_keyed` (keyed topic): dedup on eventId, then the full pure core with the current
 policy.
 
-The direct path: producers are asked to key raw records by eventId, and a record so keyed
-already sits on raw partition p = partition_for(eventId). When this worker also holds
-dedup partition p (it owns keyed partition p and has restored it), `admit_raw` routes the
-record itself, exactly as `route_keyed` would: every copy of that eventId still meets in
-dedup partition p, whichever path it took, and the event skips a produce, a fetch and a
-second decode. Whether it applies is decided per record (`takes_direct_path`), so it is
-correct under any partition assignment; the group's range assignor (kafka/clients.py)
-makes it the common case by giving raw p and keyed p to the same worker.
+The direct path: copies of an eventId meet in dedup partition p = partition_for(eventId)
+(the keyed partition its re-keyed copies go to). When this worker holds dedup partition p
+(it owns keyed partition p and has restored it), `admit_raw` routes the raw record itself,
+exactly as `route_keyed` would, whichever raw partition the record sits on and whatever
+its key: every copy of that eventId still meets in dedup partition p, whichever path it
+took, and the event skips a produce, a fetch and a second decode. The changelog entry
+names the raw partition and offset the record was routed from, so a restore counts it
+only once that raw offset is committed (worker/changelog.py). Whether it applies is
+decided per record (`direct_partition`), so it is correct under any partition assignment.
+Producers are asked to key raw records by eventId: such a record sits on raw partition p,
+and the group's range assignor (kafka/clients.py) gives raw p and keyed p to the same
+worker, so with any number of workers it is the common case; a record keyed otherwise
+takes it when its dedup partition happens to be held here (always, with one worker).
 
 Both steps fill a `Batch`: the records to send and plain-dict tallies, which the loop
 turns into one metric update per label set per batch.
@@ -76,9 +81,10 @@ class Batch:
     # (class, event time ms) per event and class it was published to: event lag is
     # observed once acknowledged.
     event_times: list[tuple[str, int]] = field(default_factory=list)
-    # (dedup partition, eventId, offset, offset is in raw) first seen in this batch:
-    # changelog entries, which count on restore only once this batch is committed.
-    first_seen: list[tuple[int, bytes, int, bool]] = field(default_factory=list)
+    # (dedup partition, eventId, offset, raw partition of the offset or None for keyed)
+    # first seen in this batch: changelog entries, which count on restore only once this
+    # batch is committed.
+    first_seen: list[tuple[int, bytes, int, int | None]] = field(default_factory=list)
     records_in: int = 0
     rekeyed: int = 0
 
@@ -131,14 +137,11 @@ def dead_letter(
     return Send(settings.topic_dlq, value, key, dead_letter_headers(dl, source))
 
 
-def takes_direct_path(rec: Record, event_key: bytes, direct: Direct) -> bool:
-    """A raw record keyed by its eventId, on that id's partition, whose dedup partition
-    this worker holds, is routed from the raw topic without the keyed hop."""
-    return (
-        rec.key == event_key
-        and rec.partition in direct.partitions
-        and partition_for(event_key, direct.keyed_partitions) == rec.partition
-    )
+def direct_partition(event_key: bytes, direct: Direct) -> int | None:
+    """The dedup partition of `event_key` when this worker holds it: a raw record of that
+    eventId is then routed from the raw topic without the keyed hop. None otherwise."""
+    partition = partition_for(event_key, direct.keyed_partitions)
+    return partition if partition in direct.partitions else None
 
 
 def admit_raw(
@@ -165,8 +168,10 @@ def admit_raw(
     else:
         event_id = peeked.event_id
     event_key = event_id.encode()
-    if takes_direct_path(rec, event_key, direct):
-        _dedup_and_route(settings, rec, event_key, policy, store, batch, raw=True, parsed=peeked)
+    home = direct_partition(event_key, direct)
+    if home is not None:
+        _dedup_and_route(settings, rec, home, event_key, policy, store, batch, raw=True,
+                         parsed=peeked)
         return
     batch.rekeyed += 1
     source = source_headers(rec)
@@ -190,18 +195,19 @@ def route_keyed(
     settings: Settings, rec: Record, policy: CompiledPolicy, store: DedupStore, batch: Batch
 ) -> None:
     """A keyed-topic record: dedup on its eventId (the key), then route it."""
-    _dedup_and_route(settings, rec, rec.key, policy, store, batch, raw=False)
+    _dedup_and_route(settings, rec, rec.partition, rec.key, policy, store, batch, raw=False)
 
 
 def _dedup_and_route(
-    settings: Settings, rec: Record, event_key: bytes | None, policy: CompiledPolicy,
-    store: DedupStore, batch: Batch, *, raw: bool, parsed: core.Peeked | None = None,
+    settings: Settings, rec: Record, partition: int, event_key: bytes | None,
+    policy: CompiledPolicy, store: DedupStore, batch: Batch, *, raw: bool,
+    parsed: core.Peeked | None = None,
 ) -> None:
-    """Dedup in partition rec.partition, then the full core. `raw`: rec is a raw record
-    on the direct path, not a keyed record written by `admit_raw`."""
+    """Dedup in dedup partition `partition`, then the full core. `raw`: rec is a raw
+    record on the direct path, not a keyed record written by `admit_raw`."""
     fp = fingerprint(event_key) if event_key is not None else None
-    if fp is not None and store.seen(rec.partition, fp):
-        _duplicate(settings, rec, event_key, batch, raw)
+    if fp is not None and store.seen(partition, fp):
+        _duplicate(settings, rec, partition, event_key, batch, raw)
         return
     result = core.process(rec.value, rec.timestamp, policy, batch.now_ms,
                           settings.max_event_bytes, parsed)
@@ -213,13 +219,13 @@ def _dedup_and_route(
     if event_key is None:  # not written by admit_raw; key by what was decoded
         event_key = result.event_id.encode()
         fp = fingerprint(event_key)
-        if store.seen(rec.partition, fp):
-            _duplicate(settings, rec, event_key, batch, raw)
+        if store.seen(partition, fp):
+            _duplicate(settings, rec, partition, event_key, batch, raw)
             return
     assert fp is not None  # set with event_key, above or at the top
     # Remembered now so a second copy later in this same batch is caught too.
-    store.add(rec.partition, fp, batch.now_ms)
-    batch.first_seen.append((rec.partition, event_key, rec.offset, raw))
+    store.add(partition, fp, batch.now_ms)
+    batch.first_seen.append((partition, event_key, rec.offset, rec.partition if raw else None))
     batch.unique += 1
     topics = settings.output_topics
     records = result.records
@@ -235,15 +241,15 @@ def _dedup_and_route(
         batch.warned.extend(result.warnings)
 
 
-def _duplicate(settings: Settings, rec: Record, event_key: bytes | None, batch: Batch,
-               raw: bool) -> None:
+def _duplicate(settings: Settings, rec: Record, partition: int, event_key: bytes | None,
+               batch: Batch, raw: bool) -> None:
     """Count a dropped copy and leave its trace (worker/duplicates.py): one small record in
     the dedup partition, sent with the batch."""
     batch.duplicates += 1
     if event_key is None:
         return
     batch.sends.append(Send(settings.topic_duplicates, duplicates.encode(
-        event_key, batch.now_ms, rec, raw), event_key, [], partition=rec.partition))
+        event_key, batch.now_ms, rec, raw), event_key, [], partition=partition))
 
 
 def consumed(send: Send, partition: int, offset: int) -> Record:

@@ -79,13 +79,14 @@ class Pipeline:
         raw_partitions = await checkpoints.sender.partition_count(s.topic_raw)
         if raw_partitions != self._keyed_partitions:
             log.warning(
-                "%s has %d partitions and %s has %d: the direct path needs equal counts, so "
-                "nearly every event takes the keyed hop (correct, but slower)",
+                "%s has %d partitions and %s has %d: with unequal counts a worker seldom "
+                "holds the dedup partition of the raw records it reads, so most events take "
+                "the keyed hop (correct, but slower)",
                 s.topic_raw, raw_partitions, s.topic_keyed, self._keyed_partitions,
             )
         self._rebalance = Rebalance(
             s, self.clients, consumer, self.store, self.telemetry, self.lag, self.lock,
-            checkpoints.flush,
+            checkpoints.flush, raw_partitions,
         )
         await consumer.start()
         consumer.subscribe([s.topic_raw, s.topic_keyed], listener=self._rebalance)

@@ -36,9 +36,10 @@ class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(
         self, settings: Settings, clients: Clients, consumer: GroupConsumer,
         store: DedupStore, telemetry: Telemetry, lag: ConsumerLag, lock: asyncio.Lock,
-        flush: Callable[[], Awaitable[None]],
+        flush: Callable[[], Awaitable[None]], raw_partitions: int,
     ) -> None:
         self._settings = settings
+        self._raw_partitions = raw_partitions
         self._clients = clients
         self._consumer = consumer
         self._store = store
@@ -82,7 +83,9 @@ class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
                     self._store.drop_partition(p)
                 committed = changelog.Committed(
                     keyed=await self._committed(s.topic_keyed, fresh),
-                    raw=await self._committed(s.topic_raw, fresh),
+                    # Every raw partition: the direct path routes a record of dedup
+                    # partition p from whichever raw partition it sits on.
+                    raw=await self._committed(s.topic_raw, list(range(self._raw_partitions))),
                 )
                 # Under exactly_once only committed entries count: an aborted batch was
                 # not published.
