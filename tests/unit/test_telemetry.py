@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from eventyard.telemetry import PROCESSING_BUCKETS, observe_many
+from eventyard.telemetry import PROCESSING_BUCKETS, observe_each, observe_many
 
 
 def _pair() -> tuple[Histogram, Histogram, CollectorRegistry, CollectorRegistry]:
@@ -35,3 +35,14 @@ def test_zero_count_observes_nothing() -> None:
     _, h, _, r = _pair()
     observe_many(h, 1.0, 0)
     assert b"h_count 0.0" in generate_latest(r)
+
+
+def test_observe_each_equals_a_loop_of_observe() -> None:
+    looped, batched, ra, rb = _pair()
+    amounts = [0.0, 0.0005, 0.0007, 0.001, 0.3, 0.3, 30.0, 31.0, 1e9, 0.0007]
+    for amount in amounts:
+        looped.observe(amount)
+    observe_each(batched, amounts)
+    assert _samples(ra) == _samples(rb)
+    observe_each(batched, [])
+    assert _samples(ra) == _samples(rb)

@@ -2,20 +2,20 @@
 
 A batch's tallies (worker/dispatch.py `Batch`) become counter increments once its records
 are acknowledged; histograms take one `observe_many` call per distinct value instead of
-one `observe()` per record (telemetry.py).
+one `observe()` per record, or one increment per bucket for values that differ per record
+(telemetry.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections import Counter
 
 from aiokafka.errors import IllegalStateError
 from aiokafka.structs import TopicPartition
 
 from eventyard.kafka.interfaces import GroupConsumer, Record
-from eventyard.telemetry import Telemetry, observe_many
+from eventyard.telemetry import Telemetry, observe_each, observe_many
 from eventyard.worker.dispatch import Batch
 
 LAG_INTERVAL_S = 1.0
@@ -37,10 +37,11 @@ def record_batch(t: Telemetry, batch: Batch, seconds: float, dedup_ids: int) -> 
         t.warnings.labels(code=code).inc(n)
     observe_many(t.processing_seconds, seconds, batch.records_in)
     now_ms = time.time() * 1000
-    lag = {k: t.event_lag_seconds.labels(**{"class": k}) for k in ("ads", "crm", "warehouse")}
-    # Records of one event share its event time: one observation call per (class, time).
-    for (klass, event_ms), n in Counter(batch.event_times).items():
-        observe_many(lag[klass], max(0.0, (now_ms - event_ms) / 1000), n)
+    # Records of one event share its event time: one observation per event and class.
+    for klass, times in batch.event_times.items():
+        if times:
+            observe_each(t.event_lag_seconds.labels(**{"class": klass}),
+                         [max(0.0, (now_ms - event_ms) / 1000) for event_ms in times])
     t.dedup_ids.set(dedup_ids)
     t.batches.inc()
 

@@ -78,9 +78,10 @@ class Batch:
     outputs: list[OutputRecord] = field(default_factory=list)
     skips: list[tuple[str, str]] = field(default_factory=list)  # (destination, reason)
     warned: list[FieldWarning] = field(default_factory=list)
-    # (class, event time ms) per event and class it was published to: event lag is
-    # observed once acknowledged.
-    event_times: list[tuple[str, int]] = field(default_factory=list)
+    # Event time (ms) of each event published to a class, by class: event lag is observed
+    # once acknowledged.
+    event_times: dict[str, list[int]] = field(
+        default_factory=lambda: {"ads": [], "crm": [], "warehouse": []})
     # (dedup partition, eventId, offset, raw partition of the offset or None for keyed)
     # first seen in this batch: changelog entries, which count on restore only once this
     # batch is committed.
@@ -235,7 +236,9 @@ def _dedup_and_route(
     ])
     batch.outputs.extend(records)
     event_ms = result.event_time_ms
-    batch.event_times.extend([(klass, event_ms) for klass in {out.klass for out in records}])
+    event_times = batch.event_times
+    for klass in {out.klass for out in records}:
+        event_times[klass].append(event_ms)
     batch.skips.extend(result.skipped.items())
     if result.warnings:
         batch.warned.extend(result.warnings)
