@@ -180,3 +180,29 @@ def test_direct_dead_letter_keeps_the_raw_key_and_coordinates(policy: CompiledPo
     assert headers[H_SOURCE_OFFSET] == b"44"
     assert batch.dead_letters == {"contract.consent.value_type": 1}
     assert batch.first_seen == []
+
+
+def test_batch_tallies_add_up_the_outcomes_of_its_events(policy: CompiledPolicy) -> None:
+    """routed/skipped/warnings are counted once per batch from what each event appended
+    (skip mappings shared between events by identity): they must equal a count made
+    event by event from the core's own outcomes."""
+    from collections import Counter
+
+    from eventyard import core
+    from eventyard.local.traffic import generate
+    from eventyard.routing.outcome import Routed
+
+    batch, store = Batch(now_ms=NOW), DedupStore(policy.dedup_window_ms)
+    routed: Counter[tuple[str, str]] = Counter()
+    skipped: Counter[tuple[str, str]] = Counter()
+    warned: Counter[str] = Counter()
+    for offset, raw in enumerate(generate(400, now_ms=NOW, seed=3, duplicate_ratio=0.0)):
+        outcome = core.process(raw.value, NOW, policy, NOW)
+        if isinstance(outcome, Routed):
+            routed.update((o.destination, o.klass) for o in outcome.records)
+            skipped.update(outcome.skipped.items())
+            warned.update(w.code for w in outcome.warnings)
+        rec = _rec(SETTINGS.topic_raw, 0, offset, raw.key, raw.value)
+        admit_raw(SETTINGS, rec, policy, store, _direct(*range(PARTITIONS)), batch)
+    assert sum(skipped.values()) > 0 and len(skipped) > 3
+    assert (batch.routed, batch.skipped, batch.warnings) == (routed, skipped, warned)

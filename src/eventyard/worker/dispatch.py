@@ -30,7 +30,7 @@ turns into one metric update per label set per batch.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
@@ -76,7 +76,9 @@ class Batch:
     unique: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
     outputs: list[OutputRecord] = field(default_factory=list)
-    skips: list[tuple[str, str]] = field(default_factory=list)  # (destination, reason)
+    # Each routed event's {destination: skip reason}. Routing shares one mapping between
+    # the events of one routing plan, so they are counted by identity, per batch.
+    skips: list[Mapping[str, str]] = field(default_factory=list)
     warned: list[FieldWarning] = field(default_factory=list)
     # Event time (ms) of each event published to a class, by class: event lag is observed
     # once acknowledged.
@@ -97,7 +99,12 @@ class Batch:
     @property
     def skipped(self) -> Counter[tuple[str, str]]:
         """Events not sent, by (destination, reason)."""
-        return Counter(self.skips)
+        tally: Counter[tuple[str, str]] = Counter()
+        shared = {id(m): m for m in self.skips}
+        for key, n in Counter(map(id, self.skips)).items():
+            for pair in shared[key].items():
+                tally[pair] += n
+        return tally
 
     @property
     def warnings(self) -> Counter[str]:
@@ -239,7 +246,8 @@ def _dedup_and_route(
     event_times = batch.event_times
     for klass in {out.klass for out in records}:
         event_times[klass].append(event_ms)
-    batch.skips.extend(result.skipped.items())
+    if result.skipped:
+        batch.skips.append(result.skipped)
     if result.warnings:
         batch.warned.extend(result.warnings)
 
