@@ -68,8 +68,8 @@ class Telemetry:
         )
         self.events_rekeyed = Counter(
             "eventyard_events_rekeyed",
-            "Raw records that took the keyed hop (not keyed by their own eventId, or their "
-            "dedup partition is held by another worker) instead of the direct path.",
+            "Raw records that took the keyed hop (their eventId's dedup partition is held "
+            "by another worker) instead of the direct path.",
             registry=r,
         )
         self.duplicates = Counter(
