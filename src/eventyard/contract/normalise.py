@@ -37,7 +37,31 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 def normalise(obj: dict[str, Any]) -> tuple[dict[str, Any], list[FieldWarning]]:
     """(normalised copy of `obj`, warnings). `obj` itself is never changed, and is
-    returned as is when nothing needs a change (the common case costs one pass)."""
+    returned as is when nothing needs a change (`unchanged`, the common case)."""
+    if unchanged(obj):
+        return obj, []
+    return normalise_each(obj)
+
+
+def unchanged(obj: dict[str, Any]) -> bool:
+    """True when `normalise_each` would return `obj` itself and no warning: no top-level
+    string has surrounding whitespace (str.strip returns the very object then), country
+    and currency are upper case, value is not a string, clickIds is already clean."""
+    for value in obj.values():
+        if type(value) is str and value.strip() is not value:
+            return False
+    for key in _UPPER:
+        value = obj.get(key)
+        if type(value) is str and value.upper() != value:
+            return False
+    if type(obj.get("value")) is str:
+        return False
+    clicks = obj.get("clickIds")
+    return type(clicks) is not dict or _click_ids(clicks, []) is clicks
+
+
+def normalise_each(obj: dict[str, Any]) -> tuple[dict[str, Any], list[FieldWarning]]:
+    """`normalise`, field by field."""
     changes: dict[str, Any] = {}
     warnings: list[FieldWarning] = []
     for key, value in obj.items():
