@@ -3,6 +3,7 @@ validation would accept as an eventId; anything else must fall back to full vali
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -82,3 +83,12 @@ def test_routing_a_peeked_document_equals_routing_the_bytes(policy: CompiledPoli
             rec.value, NOW, policy, NOW
         )
     assert peeked_any > 2000
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=130))
+def test_the_peeked_id_rule_is_the_models_pattern(event_id: str) -> None:
+    value = orjson.dumps({"eventId": event_id})
+    assert (peek_event_id(value) is not None) == (
+        re.fullmatch(r"[!-~]{1,128}", event_id) is not None
+    )

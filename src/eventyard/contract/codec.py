@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -222,10 +221,6 @@ def decode(
     return Decoded(event, event_time_ms, sent_as, tuple(warnings))
 
 
-# fullmatch, not `$`: `$` also matches before a trailing newline ("e-1\n").
-_EVENT_ID = re.compile(r"[!-~]{1,128}")
-
-
 @dataclass(slots=True)
 class Peeked:
     event_id: str
@@ -247,6 +242,14 @@ def peek(value: bytes | None, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> Peeke
     except orjson.JSONDecodeError:
         return None
     event_id = obj.get("eventId") if isinstance(obj, dict) else None
-    if isinstance(event_id, str) and _EVENT_ID.fullmatch(event_id):
+    # The model's eventId rule (1 to 128 characters, each from `!` to `~`) by string
+    # methods: ASCII and printable is U+0020..U+007E, less the space.
+    if (
+        type(event_id) is str
+        and 0 < len(event_id) <= 128
+        and event_id.isascii()
+        and event_id.isprintable()
+        and " " not in event_id
+    ):
         return Peeked(event_id, obj)
     return None
