@@ -46,6 +46,13 @@ def _rfc3339_second(second: int) -> str:
 
 
 _MILLIS = tuple(f".{milli:03d}Z" for milli in range(1000))
+# For the encoded records: the same text, the closing quote of the JSON string included.
+_MILLIS_B = tuple(f'{suffix}"'.encode() for suffix in _MILLIS)
+
+
+@lru_cache(maxsize=4096)
+def _rfc3339_second_b(second: int) -> bytes:
+    return _rfc3339_second(second).encode()
 
 
 def rfc3339_ms(ms: int) -> str:
@@ -58,6 +65,20 @@ def rfc3339_ms(ms: int) -> str:
 def identity_key(event: RawEvent) -> bytes:
     """Record key: one user's events stay in order per destination."""
     return (event.userId or event.anonymousId or event.externalId or event.eventId).encode()
+
+
+@lru_cache(maxsize=4096)
+def _shared_parts(
+    name: str, source: str | None, version: str, sent_as: str | None
+) -> tuple[bytes, bytes]:
+    """The encoded fields every record of an event carries, but for the per-event ones:
+    `,"schema":..,"event":..,"eventId":` and `,"source":..,"policyVersion":..[,"sentAs":..]`
+    (route_event splices the eventId and the two timestamps between them)."""
+    lead = orjson.dumps({"schema": SCHEMA_ID, "event": name, "eventId": None})
+    trail: dict[str, str | None] = {"source": source, "policyVersion": version}
+    if sent_as is not None:
+        trail["sentAs"] = sent_as
+    return b"," + lead[1:-len(b"null}")], b"," + orjson.dumps(trail)[1:-1]
 
 
 @lru_cache(maxsize=32768)
@@ -215,33 +236,29 @@ def route_event(
         ):
             final = send.final(unmatched)
 
-    base: dict[str, Any] = {
-        "schema": SCHEMA_ID,
-        "event": name,
-        "eventId": event.eventId,
-        "timestamp": rfc3339_ms(event_time_ms),
-        "receivedAt": rfc3339_ms(record_ts_ms),
-        "source": event.source,
-        "policyVersion": policy.version,
-    }
-    if sent_as is not None:
-        base["sentAs"] = sent_as
-    value = event.value
-    if value is not None:
-        base["value"] = value
-        base["currency"] = event.currency
     # Every part of a record is encoded once and spliced: the fields all records of this
     # event share, each route's head (encoded at policy load), and the user and context
     # blocks, which routes of the same PII mode or context key share, so nothing is
     # encoded once per destination. orjson output of a non-empty dict is b"{...}", so
-    # each splice is exact.
-    shared = b"," + orjson.dumps(base)[1:]
-    # A negative value (a refund) stays on warehouse and CRM records, never on ads ones.
-    if value is not None and value < 0:
-        del base["value"], base["currency"]
-        shared_ads = b"," + orjson.dumps(base)[1:]
+    # each splice is exact. The shared fields, in the record's key order: schema, event,
+    # eventId, timestamp, receivedAt, source, policyVersion, sentAs, value, currency.
+    lead, trail = _shared_parts(name, event.source, policy.version, sent_as)
+    second, milli = divmod(event_time_ms, 1000)
+    received, received_milli = divmod(record_ts_ms, 1000)
+    stamped = (
+        lead, orjson.dumps(event.eventId), b',"timestamp":"', _rfc3339_second_b(second),
+        _MILLIS_B[milli], b',"receivedAt":"', _rfc3339_second_b(received),
+        _MILLIS_B[received_milli], trail,
+    )
+    value = event.value
+    if value is None:
+        shared = shared_ads = b"".join(stamped) + b"}"
     else:
-        shared_ads = shared
+        spent = (b',"value":' + orjson.dumps(value) + b',"currency":'
+                 + orjson.dumps(event.currency) + b"}")
+        shared = b"".join(stamped) + spent
+        # A negative value (a refund) stays on warehouse and CRM records, never on ads ones.
+        shared_ads = b"".join(stamped) + b"}" if value < 0 else shared
     key = identity_key(event)
     hashed_key = b""
     # Click ids in the URLs go to ads records, under the producer's own (which win).
