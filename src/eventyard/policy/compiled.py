@@ -52,6 +52,13 @@ class Route:
 # Finals kept per Sending: one per set of ads destinations an event's identity cannot be
 # matched on; a policy has few ads destinations, this bounds the worst case.
 _MAX_FINALS = 256
+# Match-key decisions kept per Sending: one per (what a weak identity holds, what the
+# event carries); few distinct ones occur (anonymous visitors all hold nothing).
+_MAX_MATCHES = 1024
+
+# What an identity holds for the ads platforms it alone cannot be matched on: (platform,
+# the hashed fields held) per such platform, in platform order (routing/router.py).
+Weak = tuple[tuple[str, frozenset[str]], ...]
 
 
 class Final:
@@ -75,7 +82,8 @@ class Sending:
     """The routes of one event that pass consent and age in one consent/age state, with
     the skip reasons so far; `final` adds the match-key decision."""
 
-    __slots__ = ("_event", "_finals", "ads_platforms", "ads_routes", "none", "skipped")
+    __slots__ = ("_event", "_finals", "_matches", "ads_platforms", "ads_routes", "none",
+                 "skipped")
 
     def __init__(self, event: str, sending: tuple[Route, ...], skipped: dict[str, str]) -> None:
         self._event = event
@@ -85,6 +93,26 @@ class Sending:
         self.ads_routes = tuple(r for r in sending if r.klass == "ads" and r.match_keys)
         self.none = Final(event, sending, skipped)  # nothing skipped as no_match_keys
         self._finals: dict[tuple[str, ...], Final] = {(): self.none}
+        self._matches: dict[tuple[Weak, frozenset[str]], Final] = {}
+
+    def matched(self, weak: Weak, carried: frozenset[str]) -> Final:
+        """The Final of an event whose identity holds `weak` (non-empty) and which carries
+        the context fields and click ids `carried`: the ads routes whose record would hold
+        none of the platform's match keys are skipped as no_match_keys. A route's context
+        fields and click ids are its platform's, and match keys only name fields the
+        platform is sent (platforms/model.py), so one set of what the event carries
+        serves every route."""
+        found = self._matches.get((weak, carried))
+        if found is None:
+            held = dict(weak)
+            found = self.final(tuple(
+                route.destination for route in self.ads_routes
+                if (has := held.get(route.platform)) is not None
+                and not any(group <= carried | has for group in route.match_keys)
+            ))
+            if len(self._matches) < _MAX_MATCHES:
+                self._matches[weak, carried] = found
+        return found
 
     def final(self, unmatched: tuple[str, ...]) -> Final:
         """The Final with `unmatched` (destinations, in route order) skipped as

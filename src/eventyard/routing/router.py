@@ -21,7 +21,7 @@ import orjson
 from eventyard.contract.model import RawEvent
 from eventyard.contract.normalise import FieldWarning
 from eventyard.platforms import PLATFORMS
-from eventyard.policy.compiled import CompiledPolicy, Final, Route
+from eventyard.policy.compiled import CompiledPolicy, Final, Route, Weak
 from eventyard.records import SCHEMA_ID, record_head, routed_to
 from eventyard.routing import pii
 from eventyard.routing.adsafety import ads_key, fbc_value, strip_url, url_click_ids
@@ -31,13 +31,19 @@ from eventyard.routing.pii import CONTACT_PII, IDS, PII_INPUTS
 __all__ = ["CONTACT_PII", "IDS", "PII_INPUTS", "identity_key", "rfc3339_ms", "route_event"]
 
 ORGANISATION = ("country", "companyDomain")
+# The context fields match keys may name (platforms/model.py), and per which of them an
+# event carries (pageUrl, ip, userAgent present), that set.
 _CARRIED_CONTEXT = ("pageUrl", "ip", "userAgent")
+_CARRIED = {
+    (page, ip, agent): frozenset(f for f, on in zip(_CARRIED_CONTEXT, (page, ip, agent),
+                                                     strict=True) if on)
+    for page in (False, True) for ip in (False, True) for agent in (False, True)
+}
 
 # OutputRecord and Routed are named tuples; tuple.__new__ with the fields in declaration
 # order builds one without the keyword handling of their constructors.
 _new = tuple.__new__
 
-_NOT_WEAK: Mapping[str, frozenset[str]] = MappingProxyType({})
 
 
 @lru_cache(maxsize=4096)
@@ -84,7 +90,7 @@ def _shared_parts(
 @lru_cache(maxsize=32768)
 def _ads_blocks(
     platforms: tuple[str, ...], names: tuple[str, ...], values: tuple[str | None, ...]
-) -> tuple[Mapping[str, bytes], Mapping[str, frozenset[str]]]:
+) -> tuple[Mapping[str, bytes], Weak]:
     """For a set of ad platforms and one identity (`values` of the raw-event fields
     `names`, which include country): each platform's encoded hashed user block
     (`,"user":{...}`), and for the platforms that identity alone cannot be matched on
@@ -103,10 +109,10 @@ def _ads_blocks(
     # ~4 KiB buffer, which would make a full 32k-entry cache hold hundreds of MiB.
     encoded = {p: b',"user":' + orjson.dumps(block) for p, block in blocks.items()}
     # The routes' match keys are their platform's (policy/compile.py).
-    weak = {p: frozenset(block) for p, block in blocks.items()
-            if PLATFORMS[p].match_keys
-            and not any(set(group) <= block.keys() for group in PLATFORMS[p].match_keys)}
-    return MappingProxyType(encoded), MappingProxyType(weak) if weak else _NOT_WEAK
+    weak = tuple((p, frozenset(block)) for p, block in blocks.items()
+                 if PLATFORMS[p].match_keys
+                 and not any(set(group) <= block.keys() for group in PLATFORMS[p].match_keys))
+    return MappingProxyType(encoded), weak
 
 
 def _user_block(route: Route, event: RawEvent, fields: dict[str, str],
@@ -159,32 +165,6 @@ def _context(route: Route, attrs: Mapping[str, Any], given: Mapping[str, str]) -
     return b',"context":' + orjson.dumps(ctx)
 
 
-def _unmatched(
-    routes: tuple[Route, ...], weak: Mapping[str, frozenset[str]], event: RawEvent,
-    url_ids: tuple[tuple[str, str], ...],
-) -> tuple[str, ...]:
-    """The ads routes (of `routes`, those with match keys) whose record would hold none of
-    the platform's match keys; they are skipped as no_match_keys. A route's context
-    fields and click ids are its platform's, and match keys only name fields the platform
-    is sent (platforms/model.py), so one set of what the event carries serves every
-    route."""
-    carried: set[str] | None = None
-    out: list[str] = []
-    for route in routes:
-        held = weak.get(route.platform)
-        if held is None:  # the identity alone holds a match key
-            continue
-        if carried is None:
-            attrs = event.__dict__
-            carried = {f for f in _CARRIED_CONTEXT if attrs[f] is not None}
-            carried.update(event.clickIds or ())
-            carried.update(k for k, _ in url_ids)  # ads get the click ids in the URLs
-        have = carried | held
-        if not any(group <= have for group in route.match_keys):
-            out.append(route.destination)
-    return tuple(out)
-
-
 @lru_cache(maxsize=4096)
 def _custom_routed_to(final: Final, event: str, destination: str) -> bytes:
     """routedTo of a custom event's warehouse record: its routes' native name is the
@@ -231,10 +211,12 @@ def route_event(
     if send.ads_platforms:
         names = policy.ads_inputs
         ads, weak = _ads_blocks(send.ads_platforms, names, tuple(map(attrs.__getitem__, names)))
-        if weak and send.ads_routes and (
-            unmatched := _unmatched(send.ads_routes, weak, event, url_ids)
-        ):
-            final = send.final(unmatched)
+        if weak and send.ads_routes:
+            carried = _CARRIED[attrs["pageUrl"] is not None, attrs["ip"] is not None,
+                               attrs["userAgent"] is not None]
+            if given or url_ids:  # ads get the click ids in the URLs too
+                carried = carried.union(given, [k for k, _ in url_ids])
+            final = send.matched(weak, carried)
 
     # Every part of a record is encoded once and spliced: the fields all records of this
     # event share, each route's head (encoded at policy load), and the user and context
