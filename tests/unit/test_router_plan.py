@@ -146,3 +146,106 @@ def test_url_click_ids_match_parsing_the_url(path: str, event_time_ms: int) -> N
     assert click_ids_in_url(url, event_time_ms) == _click_ids_by_parsing(url, event_time_ms)
     assert list(click_ids_in_url(url, event_time_ms)) == list(
         _click_ids_by_parsing(url, event_time_ms))
+
+
+IDENTITY = st.fixed_dictionaries({}, optional={
+    "userId": st.just("u-7"), "externalId": st.just("x-7"), "email": st.just("u7@example.com"),
+    "phone": st.just("+1 650 555 0100"), "firstName": st.just("Ada"), "country": st.just("US"),
+})
+CARRIED = st.fixed_dictionaries({}, optional={
+    "pageUrl": st.sampled_from(["https://example.com/p", "https://example.com/p?gclid=G1"]),
+    "ip": st.just("203.0.113.9"),
+    "userAgent": st.just("Mozilla/5.0"),
+    "clickIds": st.sampled_from([{"gclid": "G2"}, {"fbc": "fb.1.1.x"}, {"twclid": "T"}]),
+})
+
+
+def _unmatched_by_route(routes: tuple[Route, ...], event: dict[str, Any]) -> list[str]:
+    """Ads destinations whose record would hold none of the platform's match keys, each
+    worked out on its own from the slow hashing path (docs/routing.md, match keys)."""
+    from eventyard.routing import pii
+
+    identity = {k: v for k, v in event.items() if k in pii.PII_INPUTS}
+    clicks = set(event.get("clickIds", {})) | set(click_ids_in_url(event.get("pageUrl", ""), 0))
+    out = []
+    for route in routes:
+        if route.klass != "ads" or not route.match_keys:
+            continue
+        held = set(pii.hash_user(route.platform, identity, country=event.get("country")))
+        held |= {f for f in route.context if f in event} | (clicks & route.click_ids)
+        if not any(group <= held for group in route.match_keys):
+            out.append(route.destination)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(identity=IDENTITY, carried=CARRIED)
+def test_match_key_decision_matches_each_route(
+    identity: dict[str, str], carried: dict[str, Any],
+) -> None:
+    """The no_match_keys decision, cached per (what the identity holds, what the event
+    carries), is the route-by-route one, on a first and on a repeated event."""
+    event = {"event": "PageView", "eventId": "evt-1", "anonymousId": "a-1",
+             "timestamp": NOW_MS, "consent": {"ads": True, "crm": True}, **identity,
+             **carried}
+    expected = _unmatched_by_route(POLICY.routes["PageView"], event)
+    for _ in range(2):
+        outcome = process(orjson.dumps(event), NOW_MS, POLICY, NOW_MS)
+        assert isinstance(outcome, Routed)
+        skipped = [d for d, why in outcome.skipped.items() if why == "no_match_keys"]
+        assert skipped == expected
+        assert not {r.destination for r in outcome.records} & set(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    event_id=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1,
+                     max_size=20),
+    source=st.sampled_from([None, "browser", "server"]),
+    sent=st.booleans(),
+    value=st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False), st.integers(-5, 5)),
+    event_ms=st.integers(NOW_MS - 3_600_000, NOW_MS),
+    received_ms=st.integers(NOW_MS - 1000, NOW_MS + 1000),
+)
+def test_spliced_shared_fields_are_orjson_rendering(
+    event_id: str, source: str | None, sent: bool, value: float | None, event_ms: int,
+    received_ms: int,
+) -> None:
+    """Every record is exactly orjson's rendering of its fields, the shared ones (spliced
+    from encoded parts) in the record's key order."""
+    from datetime import UTC, datetime
+
+    from eventyard.policy import parse_policy as parse
+
+    policy = parse(b"""version: 1
+aliases: {purchase_done: Purchase}
+destinations:
+  meta: {class: ads, pii: sha256, events: all}
+  warehouse: {class: warehouse, pii: raw, events: all}
+""", "splice.yaml")
+    event: dict[str, Any] = {"event": "purchase_done" if sent else "Purchase",
+                             "eventId": event_id, "userId": "u-1", "timestamp": event_ms,
+                             "value": 1.0 if value is None else value, "currency": "EUR"}
+    if source is not None:
+        event["source"] = source
+    outcome = process(orjson.dumps(event), received_ms, policy, NOW_MS)
+    assert isinstance(outcome, Routed)
+
+    def stamp(ms: int) -> str:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
+
+    for record in outcome.records:
+        body = orjson.loads(record.value)
+        assert orjson.dumps(body) == record.value
+        keys = list(body)
+        tail = keys[keys.index("schema"):]
+        shared = ["schema", "event", "eventId", "timestamp", "receivedAt", "source",
+                  "policyVersion", *(["sentAs"] if sent else [])]
+        money = [] if record.klass == "ads" and event["value"] < 0 else ["value", "currency"]
+        assert tail == shared + money
+        assert body["eventId"] == event_id
+        assert body["source"] == source
+        assert body["timestamp"] == stamp(event_ms)
+        assert body["receivedAt"] == stamp(received_ms)
+        if money:
+            assert body["value"] == event["value"]
