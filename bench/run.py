@@ -40,11 +40,14 @@ DEDUP_IDS = 1_000_000
 
 # Targets from the issue: (label, key in `ratios`, comparison, bound).
 TARGETS: list[tuple[str, str, str, float]] = [
-    ("1 worker ≥ 0.5× floor (full volume)", "worker_vs_floor", ">=", 0.5),
-    ("1 worker ≥ 0.7× floor (goal beyond)", "worker_vs_floor", ">=", 0.7),
+    # Throughput ratios are judged paired per repeat (each repeat's runs back to back,
+    # median of the per-repeat ratios), so a change in the machine's speed between
+    # repeats does not move them; the median-of-medians ratios are printed beside them.
+    ("1 worker ≥ 0.5× floor (full volume, paired)", "worker_vs_floor", ">=", 0.5),
+    ("1 worker ≥ 0.7× floor (goal beyond, paired)", "worker_vs_floor", ">=", 0.7),
     ("p99 ≤ 1.5× bare echo p99 at 50% load", "p99_vs_echo", "<=", 1.5),
     ("p99 ≤ 50 ms at 50% load", "p99_ms", "<=", 50.0),
-    ("2 workers ≥ 1.6× one", "scaleout", ">=", 1.6),
+    ("2 workers ≥ 1.6× one (paired)", "scaleout", ">=", 1.6),
     ("dedup ≤ 200 bytes/id", "dedup_bytes_per_id", "<=", 200.0),
     ("core ≤ 8× orjson floor", "core_ratio", "<=", 8.0),
     ("core ≤ 6× orjson floor (goal beyond)", "core_ratio", "<=", 6.0),
@@ -258,10 +261,10 @@ def p99_vs_echo(lat: dict[str, Any]) -> float:
 
 def verdicts(r: dict[str, Any]) -> list[tuple[str, float, bool]]:
     values = {
-        "worker_vs_floor": r["throughput"]["ratio"],
+        "worker_vs_floor": r["throughput"]["ratio_paired"],
         "p99_ms": r["latency_ms"]["p99"],
         "p99_vs_echo": p99_vs_echo(r["latency_ms"]),
-        "scaleout": r["throughput"]["scaleout"],
+        "scaleout": r["throughput"]["scaleout_paired"],
         "dedup_bytes_per_id": r["dedup"]["bytes_per_id"],
         "core_ratio": r["core"]["ratio"],
     }
