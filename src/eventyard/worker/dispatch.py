@@ -23,8 +23,8 @@ and the group's range assignor (kafka/clients.py) gives raw p and keyed p to the
 worker, so with any number of workers it is the common case; a record keyed otherwise
 takes it when its dedup partition happens to be held here (always, with one worker).
 
-Both steps fill a `Batch`: the records to send and plain-dict tallies, which the loop
-turns into one metric update per label set per batch.
+Both steps fill a `Batch`: the records to send and, per event, appends of its outcomes,
+which are counted once per batch and become one metric update per label set.
 """
 
 from __future__ import annotations
