@@ -97,18 +97,18 @@ def dockerfile() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def exposition() -> dict[str, set[str]]:
-    """Sample name -> label names, as a worker's /metrics serves them."""
-    telemetry = Telemetry()
-    for metric in vars(telemetry).values():
-        # A labelled metric exposes nothing until a label set is used; touch one of each.
-        # (_labelnames is private but the only way to enumerate them generically.)
-        if isinstance(metric, MetricWrapperBase) and metric._labelnames:
-            metric.labels(*["x"] * len(metric._labelnames))
-    text = generate_latest(telemetry.registry).decode()
+    """Sample name -> label names, as a worker's and an ingest edge's /metrics serve them."""
     names: dict[str, set[str]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            names.setdefault(sample.name, set()).update(sample.labels)
+    for metrics in (Telemetry(), IngestMetrics()):
+        for metric in vars(metrics).values():
+            # A labelled metric exposes nothing until a label set is used; touch one of
+            # each. (_labelnames is private but the only way to enumerate them generically.)
+            if isinstance(metric, MetricWrapperBase) and metric._labelnames:
+                metric.labels(*["x"] * len(metric._labelnames))
+        text = generate_latest(metrics.registry).decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                names.setdefault(sample.name, set()).update(sample.labels)
     return names
 
 
@@ -621,7 +621,8 @@ def test_alerts_cover_what_on_call_needs(alert_rules: list[dict[str, Any]]) -> N
         "eventyard_dead_letters_total", "eventyard_events_consumed_total",
         "eventyard_consumer_lag", 'eventyard_policy_reloads_total{result="rejected"}',
         "eventyard_policy_stale", "eventyard_events_routed_total", "eventyard_policy_info",
-        'up{job="eventyard"}', "absent(",
+        'up{job="eventyard"}', "absent(", "eventyard_broker_up",
+        "eventyard_ingest_unavailable_total", 'up{job="eventyard-ingest"}',
     ]
     for fragment in needed:
         assert fragment in exprs, fragment
@@ -675,7 +676,8 @@ def test_every_queried_label_exists(
     exposition: dict[str, set[str]],
 ) -> None:
     exprs = dashboard_exprs(dashboard) if source == "dashboard" else alert_exprs(alert_rules)
-    allowed_values = {"result": set(RELOAD_RESULTS), "reason": None, "job": {"eventyard"}}
+    allowed_values = {"result": set(RELOAD_RESULTS), "reason": None,
+                      "job": {"eventyard", "eventyard-ingest"}}
     for expr in exprs:
         known = set(TARGET_LABELS)
         for name in metric_names(expr):
