@@ -716,6 +716,14 @@ def test_dashboard_shows_what_operators_need(dashboard: dict[str, Any]) -> None:
         assert {re.match(r"histogram_quantile\(([\d.]+)", e).group(1) for e in quantiles} >= {  # type: ignore[union-attr]
             "0.5", "0.95", "0.99"
         }
+    # The ingest edge: answers by status, events in and refused, ack latency, refusals.
+    ingest = [e for e in exprs if 'job="eventyard-ingest"' in e]
+    for metric in (
+        "eventyard_ingest_requests_total", "eventyard_ingest_events_accepted_total",
+        "eventyard_ingest_events_rejected_total", "eventyard_ingest_ack_seconds_bucket",
+        "eventyard_ingest_rate_limited_total", "eventyard_ingest_unavailable_total",
+    ):
+        assert any(metric in e for e in ingest), metric
 
 
 def test_dashboard_is_wired_to_the_provisioned_datasource(
