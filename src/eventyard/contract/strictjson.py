@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,33 +163,37 @@ def _slow_check(value: bytes) -> Problem | None:
 _DUP = "\x00duplicate"
 
 
-def _find_dup(node: Any, path: tuple[object, ...]) -> tuple[object, ...] | None:
+def _first_path(
+    node: Any, path: tuple[object, ...], hit: Callable[[Any], tuple[object, ...] | None]
+) -> tuple[object, ...] | None:
+    """The path of the first node, depth first, for which `hit` gives a tail (appended)."""
+    tail = hit(node)
+    if tail is not None:
+        return (*path, *tail)
     if isinstance(node, dict):
-        if _DUP in node:
-            return (*path, node[_DUP])
         items: Any = node.items()
     elif isinstance(node, list):
         items = enumerate(node)
     else:
         return None
     for k, v in items:
-        found = _find_dup(v, (*path, k))
+        found = _first_path(v, (*path, k), hit)
         if found is not None:
             return found
     return None
+
+
+def _duplicate_here(node: Any) -> tuple[object, ...] | None:
+    return (node[_DUP],) if isinstance(node, dict) and _DUP in node else None
+
+
+def _big_int_here(node: Any) -> tuple[object, ...] | None:
+    return () if type(node) is int and not INT64_MIN <= node <= INT64_MAX else None
+
+
+def _find_dup(node: Any, path: tuple[object, ...]) -> tuple[object, ...] | None:
+    return _first_path(node, path, _duplicate_here)
 
 
 def _find_big_int(node: Any, path: tuple[object, ...]) -> tuple[object, ...] | None:
-    if type(node) is int:
-        return None if INT64_MIN <= node <= INT64_MAX else path
-    if isinstance(node, dict):
-        items: Any = node.items()
-    elif isinstance(node, list):
-        items = enumerate(node)
-    else:
-        return None
-    for k, v in items:
-        found = _find_big_int(v, (*path, k))
-        if found is not None:
-            return found
-    return None
+    return _first_path(node, path, _big_int_here)

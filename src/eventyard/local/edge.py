@@ -4,7 +4,6 @@ integration tests, the demo and the bench, like harness.WorkerProcess for worker
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eventyard.commands.ingest import LISTENING
+from eventyard.local.child import ChildProcess
 
 READY_TIMEOUT_S = 30.0
 
 
 @dataclass
-class EdgeProcess:
+class EdgeProcess(ChildProcess):
     env: dict[str, str]  # EVENTYARD_* of the broker and topics, plus EVENTYARD_INGEST_*
     log_path: Path
     port: int
@@ -42,9 +42,6 @@ class EdgeProcess:
             self.wait_ready()
         return self
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
         """Until this process says it holds its port, and answers /healthz with 200. The
         line matters: a port picked free can be taken meanwhile by another process, whose
@@ -65,13 +62,3 @@ class EdgeProcess:
                 pass
             time.sleep(0.1)
         raise AssertionError(f"ingest edge not ready:\n{self.log()[-3000:]}")
-
-    def terminate(self, timeout: float = 15.0) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)

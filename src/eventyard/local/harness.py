@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from aiokafka.structs import ConsumerRecord
 from eventyard.errors import WaitTimeout, WorkerDied
 from eventyard.kafka import clients as kafka
 from eventyard.kafka.highwater import drain_to_highwater
+from eventyard.local.child import ChildProcess
 from eventyard.settings import Settings
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -33,7 +33,7 @@ def settings_from_env(env: dict[str, str]) -> Settings:
 
 
 @dataclass
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     name: str
     env: dict[str, str]
     log_path: Path
@@ -58,12 +58,6 @@ class WorkerProcess:
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def wait_assigned(self, timeout: float = 30.0) -> None:
         """Until the worker logs a non-empty assignment (group joined, state restored)."""
@@ -90,21 +84,9 @@ class WorkerProcess:
                 out[name] = float(value)
         return out
 
-    def terminate(self, timeout: float = 30.0) -> int:
-        """SIGTERM (graceful) and wait for the exit code."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
 
 def metric_sum(metrics: dict[str, float], name: str) -> float:
     return sum(v for k, v in metrics.items() if k == name or k.startswith(name + "{"))
-
 
 
 class TopicReader:
